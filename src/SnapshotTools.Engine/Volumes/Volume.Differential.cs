@@ -65,39 +65,19 @@ public sealed partial class Volume
         int toIndex = to == null ? _snapshots.Count : _snapshots.FindIndex(s => s.Info.Id == to.Id);
         long toSize = to?.Size ?? _size;
         RangeSet excluded = to == null ? _protected : _snapshots[toIndex].Protected;
-        long toChunks = ChunkCountFor(toSize);
-        var changed = new ChunkBitmap(toChunks);
         if (from == null)
         {
-            changed.SetRange(0, toChunks);
-            return new VolumeDelta(this, null, to, 0, toSize, true, fullReason, changed, excluded);
+            long toChunks = ChunkCountFor(toSize);
+            var all = new ChunkBitmap(toChunks);
+            all.SetRange(0, toChunks);
+            return new VolumeDelta(this, null, to, 0, toSize, true, fullReason, all, excluded);
         }
         int fromIndex = _snapshots.FindIndex(s => s.Info.Id == from.Id);
         if (fromIndex >= toIndex)
         {
             throw SnapshotToolsException.Order(from.Name, to?.Name ?? "live");
         }
-        for (int k = fromIndex; k < toIndex; k++)
-        {
-            _snapshots[k].Log.ForEachChunk(c =>
-            {
-                if (c < toChunks)
-                {
-                    changed.Set(c);
-                }
-            });
-        }
-        // Grown space counts as changed, from the chunk that held the old end.
-        long grownFrom = Math.Min(from.Size, toSize) >> _chunkShift;
-        if (toSize > from.Size)
-        {
-            changed.SetRange(grownFrom, toChunks);
-        }
-        // The newer side's last chunk may be partial where sizes differ: it changed if the size did.
-        if (toSize != from.Size && grownFrom < toChunks)
-        {
-            changed.Set(grownFrom);
-        }
+        ChunkBitmap changed = BuildChangeBits(fromIndex, toIndex, from.Size, toSize);
         return new VolumeDelta(this, from, to, from.Size, toSize, false, null, changed, excluded);
     }
 

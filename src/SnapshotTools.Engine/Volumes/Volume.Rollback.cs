@@ -44,18 +44,8 @@ public sealed partial class Volume
         {
             ResizeCore(target.Info.Size);
         }
-        long chunks = ChunkCountFor(target.Info.Size);
-        var changed = new ChunkBitmap(chunks);
-        for (int k = index; k < _snapshots.Count; k++)
-        {
-            _snapshots[k].Log.ForEachChunk(c =>
-            {
-                if (c < chunks)
-                {
-                    changed.Set(c);
-                }
-            });
-        }
+        // The size already equals the target's, so no chunk counts as changed merely by resizing.
+        ChunkBitmap changed = BuildChangeBits(index, _snapshots.Count, target.Info.Size, target.Info.Size);
         long total = changed.PopCount();
         long done = 0;
         byte[] buffer = ArrayPool<byte>.Shared.Rent(_chunkSize);
