@@ -40,4 +40,36 @@ public enum SnapshotErrorCode
     IoFailure = 16,
     /// <summary>The store was written by a newer, unknown format version.</summary>
     UnsupportedFormat = 17,
+    /// <summary>A delta stream failed a checksum or is structurally invalid.</summary>
+    CorruptStream = 18,
+    /// <summary>A delta stream ended before its END record.</summary>
+    TruncatedStream = 19,
+    /// <summary>An incremental stream's base snapshot is not the target's newest snapshot.</summary>
+    WrongBase = 20,
+    /// <summary>The target volume changed since the stream's base snapshot.</summary>
+    TargetModified = 21,
+    /// <summary>The stream was already imported: its snapshot exists on the target.</summary>
+    DuplicateImport = 22,
+    /// <summary>The decryption key does not match the stream's key.</summary>
+    WrongKey = 23,
+    /// <summary>The stream is encrypted and no key was given, or a key was given for a plain stream.</summary>
+    KeyRequired = 24,
+    /// <summary>A backup chain lacks a link (an incremental whose base is missing).</summary>
+    MissingLink = 25,
+    /// <summary>The backup repository is locked by another writer.</summary>
+    RepositoryInUse = 26,
+    /// <summary>No backup with the given id exists.</summary>
+    UnknownBackup = 27,
+    /// <summary>An interrupted import is pending on the volume; resume it (import the same stream) or abort it.</summary>
+    ImportPending = 28,
+    /// <summary>A retention policy or configuration file is invalid.</summary>
+    InvalidPolicy = 29,
+    /// <summary>No backup repository exists at the given location.</summary>
+    RepositoryNotFound = 30,
+    /// <summary>The repository already holds a backup of the same snapshots (same base and same target snapshot).</summary>
+    DuplicateBackup = 31,
+    /// <summary>Other backups depend on the backup (it is the base of their chain), so it cannot be removed alone.</summary>
+    BackupHasDependents = 32,
+    /// <summary>The file or folder a restore should create already exists.</summary>
+    TargetExists = 33,
 }

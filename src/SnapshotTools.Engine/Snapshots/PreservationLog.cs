@@ -366,6 +366,23 @@ internal sealed class PreservationLog : IDisposable
         }
     }
 
+    /// <summary>
+    /// Drops every record: used when the live volume again equals this (newest) snapshot, so that nothing has
+    /// changed since it. The caller has already recorded zero durable records in the metadata.
+    /// </summary>
+    public void Clear()
+    {
+        lock (_gate)
+        {
+            _index.SetLength(HeaderLength);
+            _data.SetLength(0);
+            _index.Flush();
+            _data.Flush();
+            _map.Clear();
+            _next = 0;
+        }
+    }
+
     public void Dispose()
     {
         _index.Dispose();

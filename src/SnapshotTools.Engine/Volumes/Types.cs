@@ -60,6 +60,15 @@ public sealed class VolumeCreateOptions
     /// and gets the next generation, so snapshots and maps of the old incarnation are recognised as stale (seed 000).
     /// </summary>
     public bool Recreate { get; set; }
+
+    /// <summary>
+    /// Gets or sets the volume id to use instead of a new one: for a replication target that continues the lineage
+    /// of its source (set by the importer of a full delta stream). Ignored when re-creating.
+    /// </summary>
+    public Guid? VolumeId { get; set; }
+
+    /// <summary>Gets or sets the generation to use with <see cref="VolumeId"/>; default 1.</summary>
+    public long? Generation { get; set; }
 }
 
 /// <summary>What opening a volume found and did about an earlier unclean shutdown.</summary>

@@ -37,6 +37,10 @@ public sealed partial class Volume
     private long RollbackCore(SnapshotState target, IProgress<OperationProgress>? progress, CancellationToken cancellationToken)
     {
         int index = _snapshots.IndexOf(target);
+        // Check every before-image the rollback will copy before changing anything: a corrupt one then fails the
+        // rollback with the volume untouched, instead of half way with the target recorded, which every later open
+        // would retry and fail on (the volume could no longer be opened).
+        VerifyRollbackSources(index, target, cancellationToken);
         _rollbackTarget = target.Info.Sequence;
         FlushCore(clean: false);
 
@@ -74,6 +78,23 @@ public sealed partial class Volume
         }
         _rollbackTarget = 0;
         FlushCore(clean: false);
+        if (index == _snapshots.Count - 1 && target.Protected.IsEmpty)
+        {
+            // The live volume equals the newest snapshot again: nothing has changed since it. Dropping its records
+            // is safe (every older snapshot that read through them now reads the same bytes from live; not so with
+            // a protection map, whose ranges rollback leaves as they are) and keeps
+            // the next differential from it empty. Metadata first, so a crash in between only over-reports.
+            _clearingLog = target.Log;
+            try
+            {
+                WriteMetadata(clean: false);
+                target.Log.Clear();
+            }
+            finally
+            {
+                _clearingLog = null;
+            }
+        }
         progress?.Report(new OperationProgress($"Rolling back to '{target.Info.Name}'", total, total));
         return total;
     }
@@ -120,6 +141,46 @@ public sealed partial class Volume
                 }
                 break;
             }
+        }
+    }
+
+    /// <summary>Reads, and so verifies, every preserved chunk a rollback to snapshot <paramref name="index"/> will copy.</summary>
+    /// <exception cref="SnapshotToolsException">A record or its data is corrupt, or the rollback was cancelled; nothing
+    /// has been changed.</exception>
+    private void VerifyRollbackSources(int index, SnapshotState target, CancellationToken cancellationToken)
+    {
+        long chunks = ChunkCountFor(target.Info.Size);
+        var seen = new ChunkBitmap(chunks);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(_chunkSize);
+        try
+        {
+            for (int k = index; k < _snapshots.Count; k++)
+            {
+                foreach ((long c, PreservedKind kind, long ordinal) in _snapshots[k].Log.Entries())
+                {
+                    // The first record on the walk from the target toward the newest is the one the target reads.
+                    if (c >= chunks || seen.Get(c))
+                    {
+                        continue;
+                    }
+                    seen.Set(c);
+                    long cs = ChunkStart(c);
+                    if (kind == PreservedKind.Data && !target.Protected.Covers(cs, Math.Min(_chunkSize, target.Info.Size - cs)))
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                        _snapshots[k].Log.ReadData(c, ordinal, buffer.AsSpan(0, _chunkSize));
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            throw new SnapshotToolsException(SnapshotErrorCode.Cancelled,
+                $"The rollback to '{target.Info.Name}' was cancelled before it changed anything.");
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 }

@@ -15,45 +15,50 @@ public sealed partial class Volume
         EnterWrite();
         try
         {
-            if (TryFindByName(name) >= 0)
-            {
-                throw SnapshotToolsException.NameInUse(name, _name);
-            }
-            FlushCore(clean: false);
-            long sequence = _nextSequence;
-            Guid id = Guid.NewGuid();
-            PreservationLog log;
-            try
-            {
-                log = PreservationLog.Create(_storage, _volumeId, id, sequence, _chunkSize);
-            }
-            catch (IOException ex) when (SnapshotToolsException.IsDiskFull(ex) && ex is not SnapshotToolsException)
-            {
-                throw SnapshotToolsException.DiskFull(_name, ex);
-            }
-            var info = new SnapshotInfo(_volumeId, _generation, id, sequence, name.Trim(), DateTimeOffset.UtcNow, _size, description, _protected.Ranges.ToArray());
-            _snapshots.Add(new SnapshotState(info, log, _protected));
-            _nextSequence = sequence + 1;
-            RecomputeNoPreserve();
-            try
-            {
-                WriteMetadata(clean: false);
-            }
-            catch
-            {
-                // Not durable: the snapshot does not exist. Its empty files are removed at the next open.
-                _snapshots.RemoveAt(_snapshots.Count - 1);
-                _nextSequence = sequence;
-                RecomputeNoPreserve();
-                log.Dispose();
-                throw;
-            }
-            return info;
+            return CreateSnapshotCore(name, description, Guid.NewGuid(), DateTimeOffset.UtcNow);
         }
         finally
         {
             _structure.ExitWriteLock();
         }
+    }
+
+    /// <summary>Creates a snapshot with a given id and time. Caller holds the structure lock exclusively.</summary>
+    private SnapshotInfo CreateSnapshotCore(string name, string? description, Guid id, DateTimeOffset createdUtc)
+    {
+        if (TryFindByName(name) >= 0)
+        {
+            throw SnapshotToolsException.NameInUse(name, _name);
+        }
+        FlushCore(clean: false);
+        long sequence = _nextSequence;
+        PreservationLog log;
+        try
+        {
+            log = PreservationLog.Create(_storage, _volumeId, id, sequence, _chunkSize);
+        }
+        catch (IOException ex) when (SnapshotToolsException.IsDiskFull(ex) && ex is not SnapshotToolsException)
+        {
+            throw SnapshotToolsException.DiskFull(_name, ex);
+        }
+        var info = new SnapshotInfo(_volumeId, _generation, id, sequence, name.Trim(), createdUtc, _size, description, _protected.Ranges.ToArray());
+        _snapshots.Add(new SnapshotState(info, log, _protected));
+        _nextSequence = sequence + 1;
+        RecomputeNoPreserve();
+        try
+        {
+            WriteMetadata(clean: false);
+        }
+        catch
+        {
+            // Not durable: the snapshot does not exist. Its empty files are removed at the next open.
+            _snapshots.RemoveAt(_snapshots.Count - 1);
+            _nextSequence = sequence;
+            RecomputeNoPreserve();
+            log.Dispose();
+            throw;
+        }
+        return info;
     }
 
     /// <summary>Finds a snapshot by name (case-insensitive) or id.</summary>
@@ -104,7 +109,9 @@ public sealed partial class Volume
             _snapshots[i].Info = old with { Name = newName.Trim() };
             try
             {
-                WriteMetadata(clean: false);
+                // Flush, not just the metadata: the metadata carries the in-use maps, which must never reach the disk
+                // before the live writes they describe (a chunk marked in use whose write was lost reads stale bytes).
+                FlushCore(clean: false);
             }
             catch
             {
@@ -129,32 +136,37 @@ public sealed partial class Volume
         EnterWrite();
         try
         {
-            int index = Find(nameOrId);
-            SnapshotState victim = _snapshots[index];
-            if (index > 0)
-            {
-                MergeInto(_snapshots[index - 1], victim, progress, cancellationToken);
-            }
-            _snapshots.RemoveAt(index);
-            RecomputeNoPreserve();
-            try
-            {
-                FlushCore(clean: false);
-            }
-            catch
-            {
-                _snapshots.Insert(index, victim);
-                RecomputeNoPreserve();
-                throw;
-            }
-            victim.Log.Dispose();
-            _storage.Delete(PreservationLog.IndexName(victim.Info.Sequence));
-            _storage.Delete(PreservationLog.DataName(victim.Info.Sequence));
+            DeleteSnapshotCore(Find(nameOrId), progress, cancellationToken);
         }
         finally
         {
             _structure.ExitWriteLock();
         }
+    }
+
+    /// <summary>Deletes snapshot <paramref name="index"/>. Caller holds the structure lock exclusively.</summary>
+    private void DeleteSnapshotCore(int index, IProgress<OperationProgress>? progress, CancellationToken cancellationToken)
+    {
+        SnapshotState victim = _snapshots[index];
+        if (index > 0)
+        {
+            MergeInto(_snapshots[index - 1], victim, progress, cancellationToken);
+        }
+        _snapshots.RemoveAt(index);
+        RecomputeNoPreserve();
+        try
+        {
+            FlushCore(clean: false);
+        }
+        catch
+        {
+            _snapshots.Insert(index, victim);
+            RecomputeNoPreserve();
+            throw;
+        }
+        victim.Log.Dispose();
+        _storage.Delete(PreservationLog.IndexName(victim.Info.Sequence));
+        _storage.Delete(PreservationLog.DataName(victim.Info.Sequence));
     }
 
     /// <summary>

@@ -49,6 +49,7 @@ public sealed partial class Volume : IDisposable
     private ChunkBitmap _dataMap;
     private ChunkBitmap _zeroMap;
     private bool _disposed;
+    private PreservationLog? _clearingLog;
 
     private Volume(IStorage storage, bool ownsStorage, IDisposable fileLock, VolumeMetadata meta, MetadataFile metaFile)
     {
@@ -282,8 +283,8 @@ public sealed partial class Volume : IDisposable
         try
         {
             MetadataFile metaFile = VolumeMetadata.File(storage);
-            Guid volumeId = Guid.NewGuid();
-            long generation = 1;
+            Guid volumeId = options.VolumeId ?? Guid.NewGuid();
+            long generation = options.VolumeId.HasValue ? Math.Max(1, options.Generation ?? 1) : 1;
             ulong metaSequence = 0;
             if (metaFile.AnyExists())
             {
@@ -444,6 +445,11 @@ public sealed partial class Volume : IDisposable
                 }
                 messages.Add(rollbackOutcome);
             }
+            string? importOutcome = RecoverImport();
+            if (importOutcome != null)
+            {
+                messages.Add(importOutcome);
+            }
         }
         finally
         {
@@ -502,7 +508,7 @@ public sealed partial class Volume : IDisposable
                 CreatedUtc = s.Info.CreatedUtc,
                 Size = s.Info.Size,
                 Description = s.Info.Description,
-                DurableRecords = s.Log.RecordCount,
+                DurableRecords = s.Log == _clearingLog ? 0 : s.Log.RecordCount,
                 ProtectedRanges = s.Info.ProtectedRanges.ToList(),
             });
         }
