@@ -49,6 +49,9 @@ internal sealed class MetadataFile
     /// <summary>Gets the sequence number of the copy last read or written.</summary>
     public ulong Sequence { get; set; }
 
+    /// <summary>Gets how many copies existed but failed validation at the last <see cref="Read"/>.</summary>
+    public int InvalidCopies { get; private set; }
+
     public string CopyName(int slot) => _name + "." + slot;
 
     public bool AnyExists() => _storage.Exists(CopyName(0)) || _storage.Exists(CopyName(1));
@@ -60,6 +63,7 @@ internal sealed class MetadataFile
     {
         byte[]? best = null;
         ulong bestSeq = 0;
+        InvalidCopies = 0;
         var problems = new List<string>();
         for (int slot = 0; slot < 2; slot++)
         {
@@ -74,6 +78,7 @@ internal sealed class MetadataFile
             if (problem != null)
             {
                 problems.Add($"{copy}: {problem}");
+                InvalidCopies++;
                 continue;
             }
             if (best == null || seq > bestSeq)

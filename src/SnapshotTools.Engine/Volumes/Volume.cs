@@ -354,6 +354,10 @@ public sealed partial class Volume : IDisposable
         {
             throw SnapshotToolsException.VolumeNotFound(storage.Location);
         }
+        if (!storage.Exists(LiveFileName))
+        {
+            throw SnapshotToolsException.Corrupt(storage.Location, $"the live data file '{LiveFileName}' is missing");
+        }
         IDisposable fileLock = storage.TryLock() ?? throw SnapshotToolsException.VolumeInUse(storage.Location);
         Volume? volume = null;
         try
@@ -410,10 +414,23 @@ public sealed partial class Volume : IDisposable
         }
         foreach (string file in _storage.List())
         {
-            if (file.StartsWith("snap-", StringComparison.Ordinal) && !owned.Contains(file))
+            if (!file.StartsWith("snap-", StringComparison.Ordinal) || owned.Contains(file))
+            {
+                continue;
+            }
+            if (_metaFile.InvalidCopies == 0)
             {
                 _storage.Delete(file);
+                continue;
             }
+            // A metadata copy failed its checksum, so the copy in use may be older than the store: these files may
+            // belong to a snapshot the damaged copy listed. Keep them aside, never delete them silently.
+            if (long.TryParse(file.AsSpan(5, 8), out long orphanSequence))
+            {
+                _nextSequence = Math.Max(_nextSequence, orphanSequence + 1);
+            }
+            KeepAside(file);
+            messages.Add($"A metadata copy was damaged and '{file}' belongs to no snapshot of the surviving copy; it was kept as 'orphan-{file}'.");
         }
 
         // The live file's length is the volume size; an interrupted resize may have left it otherwise.
@@ -456,6 +473,25 @@ public sealed partial class Volume : IDisposable
             _structure.ExitWriteLock();
         }
         Recovery = new RecoveryReport(meta.CleanShutdown, discarded, rollbackOutcome, messages);
+    }
+
+    private void KeepAside(string file)
+    {
+        using (IStorageFile source = _storage.Open(file, create: false))
+        using (IStorageFile copy = _storage.Open("orphan-" + file, create: true))
+        {
+            byte[] buffer = new byte[1 << 20];
+            long length = source.Length;
+            copy.SetLength(0);
+            for (long pos = 0; pos < length; pos += buffer.Length)
+            {
+                int n = (int)Math.Min(buffer.Length, length - pos);
+                source.Read(pos, buffer.AsSpan(0, n));
+                copy.Write(pos, buffer.AsSpan(0, n));
+            }
+            copy.Flush();
+        }
+        _storage.Delete(file);
     }
 
     private SnapshotInfo ToInfo(SnapshotRecord r) =>
