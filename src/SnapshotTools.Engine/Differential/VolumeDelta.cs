@@ -40,6 +40,9 @@ public sealed class VolumeDelta : IEnumerable<DeltaExtent>
     /// <summary>Gets the volume id.</summary>
     public Guid VolumeId => _volume.VolumeId;
 
+    /// <summary>Gets the volume's display name.</summary>
+    public string VolumeName => _volume.Name;
+
     /// <summary>Gets the volume generation.</summary>
     public long Generation => _volume.Generation;
 
