@@ -78,6 +78,21 @@ public sealed partial class Volume
             throw SnapshotToolsException.Order(from.Name, to?.Name ?? "live");
         }
         ChunkBitmap changed = BuildChangeBits(fromIndex, toIndex, from.Size, toSize);
+        // The older side reads zeros where its protection map excluded bytes; where the newer side no longer excludes
+        // them they differ from the older image even if no write touched them since, so they must be sent.
+        var pieces = new List<ByteRange>();
+        foreach (ByteRange r in _snapshots[fromIndex].Protected.Ranges)
+        {
+            pieces.Clear();
+            excluded.Subtract(r.Offset, r.Length, pieces);
+            foreach (ByteRange p in pieces)
+            {
+                if (p.Offset < toSize)
+                {
+                    changed.SetRange(p.Offset >> _chunkShift, ChunkCountFor(Math.Min(p.End, toSize)));
+                }
+            }
+        }
         return new VolumeDelta(this, from, to, from.Size, toSize, false, null, changed, excluded);
     }
 
