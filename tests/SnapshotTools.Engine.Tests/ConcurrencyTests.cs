@@ -12,6 +12,8 @@ public class ConcurrencyTests
     [InlineData(1)]
     [InlineData(2)]
     [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
     public void ConcurrentWritersOnDisjointChunksAndSnapshotReadersSeeExactSnapshots(int seed)
     {
         const int Chunks = 64;
@@ -20,6 +22,7 @@ public class ConcurrencyTests
         try
         {
             using Volume v = Volume.Create(dir, new VolumeCreateOptions { Size = Chunks * C, ChunkSize = C });
+            v.WriteBackLimit = VolumeModel.WriteBackFor(seed, C);
             // Each writer owns the chunks c with c % Writers == id and writes a stamp (round number) into them.
             var stamps = new int[Chunks];
             var snapshotStamps = new List<(string Name, int[] Stamps)>();

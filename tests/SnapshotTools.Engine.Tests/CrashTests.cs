@@ -411,6 +411,7 @@ public class CrashTests
         var memory = new MemoryStorage();
         var fault = new FaultInjectingStorage(memory);
         Volume v = Volume.Create(fault, new VolumeCreateOptions { Size = c.InitialSize, ChunkSize = c.Options.ChunkSize, ProtectionMode = c.Mode });
+        v.WriteBackLimit = VolumeModel.WriteBackFor((int)(c.InitialSize % 1000), c.Options.ChunkSize);
         var exec = new Execution(memory, new VolumeModel(c.InitialSize), fault.Operations);
         if (trace != null)
         {

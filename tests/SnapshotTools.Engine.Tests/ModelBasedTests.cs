@@ -91,6 +91,8 @@ public class ModelBasedTests
         log.AppendLine($"Volume.Create(Size={size}, ChunkSize={options.ChunkSize}, ProtectionMode={mode})");
         var storage = new MemoryStorage();
         Volume volume = Volume.Create(storage, new VolumeCreateOptions { Size = size, ChunkSize = options.ChunkSize, ProtectionMode = mode });
+        volume.WriteBackLimit = VolumeModel.WriteBackFor(seed + sequence, options.ChunkSize);
+        log.AppendLine($"WriteBackLimit={volume.WriteBackLimit}");
         var model = new VolumeModel(size);
         try
         {

@@ -106,6 +106,17 @@ internal sealed class SnapshotModel
 /// </summary>
 internal sealed class VolumeModel
 {
+    /// <summary>
+    /// The write-back window a test volume uses, varied by seed: none (the store is synced on every request), a
+    /// window of two chunks (drained from writer threads all the time), or the default.
+    /// </summary>
+    internal static long WriteBackFor(int seed, int chunkSize) => (Math.Abs(seed) % 3) switch
+    {
+        0 => 0,
+        1 => 2L * chunkSize,
+        _ => Volume.DefaultWriteBackBytes,
+    };
+
     public VolumeModel(long size)
     {
         Live = new byte[size];

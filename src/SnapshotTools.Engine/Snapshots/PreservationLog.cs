@@ -64,6 +64,8 @@ internal sealed class PreservationLog : IDisposable
     private readonly Dictionary<long, long> _map; // chunk -> (ordinal << 8) | kind
     private readonly uint _salt;
     private long _next;
+    private volatile bool _unsynced;
+    private readonly object _flushGate = new();
 
     private PreservationLog(long sequence, Guid snapshotId, int chunkSize, IStorageFile index, IStorageFile data, Dictionary<long, long> map, long next)
     {
@@ -295,15 +297,36 @@ internal sealed class PreservationLog : IDisposable
             }
             WriteRecord(ordinal, chunk, kind, crc);
             _next = ordinal + 1;
+            // Only after the writes: a flush that clears the flag before this point has to be followed by ours.
+            _unsynced = true;
             return ordinal;
         }
     }
 
-    /// <summary>Makes appended records durable.</summary>
+    /// <summary>Makes appended records durable; the two files are synced concurrently, and not at all when clean.</summary>
     public void Flush()
     {
-        _data.Flush();
-        _index.Flush();
+        // Serialized: a caller that finds the flag clear while another caller's sync is still running must wait
+        // for that sync, which may be the one covering its own records.
+        lock (_flushGate)
+        {
+            if (!_unsynced)
+            {
+                return;
+            }
+            _unsynced = false;
+            try
+            {
+                Task data = Task.Run(_data.Flush);
+                _index.Flush();
+                data.GetAwaiter().GetResult();
+            }
+            catch
+            {
+                _unsynced = true;
+                throw;
+            }
+        }
     }
 
     /// <summary>Makes an appended, flushed record visible.</summary>

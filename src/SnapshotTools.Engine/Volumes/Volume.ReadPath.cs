@@ -76,7 +76,18 @@ public sealed partial class Volume
                 runEnd = Math.Min(end, runEnd + _chunkSize);
             }
             Span<byte> part = buffer.Slice((int)(pos - offset), (int)(runEnd - pos));
-            if (data)
+            if (data && HasPending)
+            {
+                // Some chunks may be held in the write-back window: read chunk by chunk.
+                for (long p = pos; p < runEnd;)
+                {
+                    long pc = p >> _chunkShift;
+                    long pe = Math.Min(runEnd, ChunkStart(pc + 1));
+                    ReadLiveFile(pc, (int)(p - ChunkStart(pc)), buffer.Slice((int)(p - offset), (int)(pe - p)));
+                    p = pe;
+                }
+            }
+            else if (data)
             {
                 _live.Read(pos, part);
             }
@@ -134,7 +145,7 @@ public sealed partial class Volume
             }
             if (_dataMap.Get(c))
             {
-                _live.Read(ChunkStart(c) + within, part);
+                ReadLiveFile(c, within, part);
             }
             else
             {

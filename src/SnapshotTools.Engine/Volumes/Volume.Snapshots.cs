@@ -147,6 +147,8 @@ public sealed partial class Volume
     /// <summary>Deletes snapshot <paramref name="index"/>. Caller holds the structure lock exclusively.</summary>
     private void DeleteSnapshotCore(int index, IProgress<OperationProgress>? progress, CancellationToken cancellationToken)
     {
+        // Held writes are guarded by the victim's store only while it is listed: sync and write them first.
+        DrainPendingCore();
         SnapshotState victim = _snapshots[index];
         if (index > 0)
         {
@@ -222,6 +224,7 @@ public sealed partial class Volume
 
     private void ResizeCore(long newSize)
     {
+        DrainPendingCore();
         long oldSize = _size;
         if (newSize == oldSize)
         {

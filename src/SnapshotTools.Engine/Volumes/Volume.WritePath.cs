@@ -96,10 +96,19 @@ public sealed partial class Volume
             {
                 UnlockStripes(stripes);
             }
+            if (Interlocked.Read(ref _pendingBytes) >= Math.Max(1, _writeBackLimit))
+            {
+                DrainPending();
+            }
         }
     }
 
-    /// <summary>Copy-on-write for the chunks of one batch that the newest snapshot has not preserved yet.</summary>
+    /// <summary>
+    /// Copy-on-write for the chunks of one batch that the newest snapshot has not preserved yet. With a write-back
+    /// window the records are published at once but synced later (<see cref="DrainPendingCore"/>): every data chunk
+    /// preserved here gets a held image, so its live write cannot reach the file before its before-image is durable.
+    /// Without one (limit 0) the store is synced here, before the live write.
+    /// </summary>
     private void PreserveBatch(long b0, long b1, long start, long stop, ChangeKind kind)
     {
         if (_snapshots.Count == 0)
@@ -109,57 +118,59 @@ public sealed partial class Volume
         SnapshotState newest = _snapshots[^1];
         long limit = ChunkCountFor(newest.Info.Size);
         PreservationLog log = newest.Log;
+        bool defer = _writeBackLimit > 0;
         Span<(long Chunk, PreservedKind Kind, long Ordinal)> appended = stackalloc (long, PreservedKind, long)[BatchChunks];
+        byte[]?[] images = new byte[]?[BatchChunks];
         int count = 0;
-        byte[]? buffer = null;
-        try
+        for (long c = b0; c <= b1 && c < limit; c++)
         {
-            for (long c = b0; c <= b1 && c < limit; c++)
+            if (log.Contains(c))
             {
-                if (log.Contains(c))
-                {
-                    continue;
-                }
-                PreservedKind state = LiveKind(c);
-                if (!Changes(c, start, stop, kind, state))
-                {
-                    continue;
-                }
-                if (state == PreservedKind.Data && _protectionMode == ProtectionMode.DoNotPreserve
-                    && _noPreserve.Covers(ChunkStart(c), ChunkLength(c)))
-                {
-                    state = PreservedKind.Excluded;
-                }
-                long ordinal;
-                if (state == PreservedKind.Data)
-                {
-                    buffer ??= ArrayPool<byte>.Shared.Rent(_chunkSize);
-                    Span<byte> chunk = buffer.AsSpan(0, _chunkSize);
-                    ReadLiveChunk(c, chunk);
-                    ordinal = log.Append(c, state, chunk);
-                }
-                else
-                {
-                    ordinal = log.Append(c, state, ReadOnlySpan<byte>.Empty);
-                }
-                appended[count++] = (c, state, ordinal);
+                continue;
             }
-            if (count == 0)
+            PreservedKind state = LiveKind(c);
+            if (!Changes(c, start, stop, kind, state))
             {
-                return;
+                continue;
             }
-            log.Flush();
-            for (int i = 0; i < count; i++)
+            if (state == PreservedKind.Data && _protectionMode == ProtectionMode.DoNotPreserve
+                && _noPreserve.Covers(ChunkStart(c), ChunkLength(c)))
             {
-                log.Publish(appended[i].Chunk, appended[i].Kind, appended[i].Ordinal);
+                state = PreservedKind.Excluded;
             }
+            long ordinal;
+            if (state == PreservedKind.Data)
+            {
+                // The before-image doubles as the held image the live write goes into until the store is synced.
+                byte[] chunk = new byte[_chunkSize];
+                ReadLiveChunk(c, chunk);
+                ordinal = log.Append(c, state, chunk);
+                images[count] = chunk;
+            }
+            else
+            {
+                // Zero, unmapped and excluded chunks protect no bytes of the live file: only the in-use bits change,
+                // and those reach the disk in a metadata write, after the store is synced.
+                ordinal = log.Append(c, state, ReadOnlySpan<byte>.Empty);
+                images[count] = null;
+            }
+            appended[count++] = (c, state, ordinal);
         }
-        finally
+        if (count == 0)
         {
-            if (buffer != null)
+            return;
+        }
+        if (!defer)
+        {
+            log.Flush();
+        }
+        for (int i = 0; i < count; i++)
+        {
+            if (defer && images[i] != null)
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                AddPending(appended[i].Chunk, images[i]!);
             }
+            log.Publish(appended[i].Chunk, appended[i].Kind, appended[i].Ordinal);
         }
     }
 
@@ -180,12 +191,13 @@ public sealed partial class Volume
 
     private void ApplyBatch(long b0, long b1, long start, long stop, ChangeKind kind, ReadOnlySpan<byte> data)
     {
+        bool held = HasPending;
         if (kind == ChangeKind.Write)
         {
-            bool direct = true;
+            bool direct = !held;
             for (long c = b0; c <= b1 && direct; c++)
             {
-                direct = !_dataMap.Get(c) ? CoversChunk(c, start, stop) : true;
+                direct = _dataMap.Get(c) || CoversChunk(c, start, stop);
             }
             if (direct)
             {
@@ -193,33 +205,32 @@ public sealed partial class Volume
             }
             else
             {
-                byte[] buffer = ArrayPool<byte>.Shared.Rent(_chunkSize);
-                try
+                for (long c = b0; c <= b1; c++)
                 {
-                    for (long c = b0; c <= b1; c++)
+                    long cs = ChunkStart(c);
+                    long a = Math.Max(start, cs);
+                    long z = Math.Min(stop, cs + _chunkSize);
+                    ReadOnlySpan<byte> part = data.Slice((int)(a - start), (int)(z - a));
+                    bool inUse = _dataMap.Get(c);
+                    if (held && TryGetPending(c, out byte[]? image))
                     {
-                        long cs = ChunkStart(c);
-                        long a = Math.Max(start, cs);
-                        long z = Math.Min(stop, cs + _chunkSize);
-                        ReadOnlySpan<byte> part = data.Slice((int)(a - start), (int)(z - a));
-                        if (_dataMap.Get(c) || CoversChunk(c, start, stop))
+                        if (!inUse)
                         {
-                            _live.Write(a, part);
+                            image.AsSpan().Clear();
                         }
-                        else
-                        {
-                            // A chunk not in use reads as zeros whatever the file holds: write it whole.
-                            int len = (int)ChunkLength(c);
-                            Span<byte> chunk = buffer.AsSpan(0, len);
-                            chunk.Clear();
-                            part.CopyTo(chunk.Slice((int)(a - cs)));
-                            _live.Write(cs, chunk);
-                        }
+                        part.CopyTo(image.AsSpan((int)(a - cs)));
                     }
-                }
-                finally
-                {
-                    ArrayPool<byte>.Shared.Return(buffer);
+                    else if (inUse || CoversChunk(c, start, stop))
+                    {
+                        _live.Write(a, part);
+                    }
+                    else
+                    {
+                        // A chunk not in use reads as zeros whatever the file holds: write it whole.
+                        byte[] chunk = new byte[(int)ChunkLength(c)];
+                        part.CopyTo(chunk.AsSpan((int)(a - cs)));
+                        _live.Write(cs, chunk);
+                    }
                 }
             }
             for (long c = b0; c <= b1; c++)
@@ -231,28 +242,30 @@ public sealed partial class Volume
         }
 
         byte[]? zeros = null;
-        try
+        for (long c = b0; c <= b1; c++)
         {
-            for (long c = b0; c <= b1; c++)
+            if (CoversChunk(c, start, stop))
             {
-                if (CoversChunk(c, start, stop))
+                // A held image stays held (a later write in this window still must not reach the file early); its
+                // content no longer matters while the chunk is not in use.
+                _dataMap.Clear(c);
+                _zeroMap.Assign(c, kind == ChangeKind.Zero);
+            }
+            else if (_dataMap.Get(c))
+            {
+                long cs = ChunkStart(c);
+                long a = Math.Max(start, cs);
+                long z = Math.Min(stop, cs + _chunkSize);
+                if (held && TryGetPending(c, out byte[]? image))
                 {
-                    _dataMap.Clear(c);
-                    _zeroMap.Assign(c, kind == ChangeKind.Zero);
+                    image.AsSpan((int)(a - cs), (int)(z - a)).Clear();
                 }
-                else if (_dataMap.Get(c))
+                else
                 {
-                    long cs = ChunkStart(c);
-                    long a = Math.Max(start, cs);
-                    long z = Math.Min(stop, cs + _chunkSize);
                     zeros ??= new byte[_chunkSize];
                     _live.Write(a, zeros.AsSpan(0, (int)(z - a)));
                 }
             }
-        }
-        finally
-        {
-            zeros = null;
         }
     }
 
@@ -273,7 +286,7 @@ public sealed partial class Volume
     private void ReadLiveChunk(long c, Span<byte> chunk)
     {
         int len = (int)ChunkLength(c);
-        _live.Read(ChunkStart(c), chunk.Slice(0, len));
+        ReadLiveFile(c, 0, chunk.Slice(0, len));
         chunk.Slice(len).Clear();
     }
 

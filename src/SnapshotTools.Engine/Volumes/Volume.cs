@@ -502,6 +502,7 @@ public sealed partial class Volume : IDisposable
         ThrowIfDisposed();
         try
         {
+            DrainPendingCore();
             _live.Flush();
             foreach (SnapshotState s in _snapshots)
             {
@@ -515,9 +516,15 @@ public sealed partial class Volume : IDisposable
         }
     }
 
-    /// <summary>Writes the metadata durably. Caller holds the structure lock exclusively and has flushed the data.</summary>
+    /// <summary>
+    /// Writes the metadata durably. Caller holds the structure lock exclusively. The stores and the live file are
+    /// synced first, whoever calls: the metadata carries the in-use maps and each store's durable record count, and
+    /// neither may reach the disk ahead of what it describes.
+    /// </summary>
     private void WriteMetadata(bool clean)
     {
+        DrainPendingCore();
+        _live.Flush();
         var meta = new VolumeMetadata
         {
             VolumeId = _volumeId,
