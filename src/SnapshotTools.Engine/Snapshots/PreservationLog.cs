@@ -65,6 +65,8 @@ internal sealed class PreservationLog : IDisposable
     private readonly uint _salt;
     private long _next;
     private volatile bool _unsynced;
+    private long _reserved;
+    private const long ReserveStep = 64L * 1024 * 1024;
     private readonly object _flushGate = new();
 
     private PreservationLog(long sequence, Guid snapshotId, int chunkSize, IStorageFile index, IStorageFile data, Dictionary<long, long> map, long next)
@@ -293,6 +295,14 @@ internal sealed class PreservationLog : IDisposable
             long ordinal = _next;
             if (kind == PreservedKind.Data)
             {
+                long end = (ordinal + 1) * ChunkSize;
+                if (end > _reserved)
+                {
+                    // Reserve the store in large steps so copy-on-write does not allocate blocks chunk by chunk.
+                    long step = Math.Max(ReserveStep, ChunkSize);
+                    _data.Reserve(_reserved, end - _reserved + step);
+                    _reserved = end + step;
+                }
                 _data.Write(ordinal * ChunkSize, data);
             }
             WriteRecord(ordinal, chunk, kind, crc);
