@@ -21,6 +21,7 @@
         'Remove-SnapshotVolume'
         'Import-SnapshotVolume'
         'Export-SnapshotVolume'
+        'Write-SnapshotVolume'
         'New-VolumeSnapshot'
         'Get-VolumeSnapshot'
         'Rename-VolumeSnapshot'

@@ -130,6 +130,53 @@ public static class VolumeOperations
         return WrapCancel(() => RawImage.Export(volume, snapshot, imagePath, progress, cancellationToken));
     }
 
+    /// <summary>
+    /// Writes the bytes of <paramref name="input"/> into the live volume at <paramref name="offset"/> (like <c>dd
+    /// seek=</c>), through the copy-on-write path, so snapshots keep what they had. The volume is flushed at the end.
+    /// </summary>
+    /// <returns>The bytes written.</returns>
+    /// <exception cref="SnapshotToolsException">OutOfRange (the data does not fit), VolumeNotFound, VolumeInUse, DiskFull, Cancelled (what was written so far stays written, and is durable).</exception>
+    public static long Write(VolumeLocation location, Stream input, long offset, IProgress<OperationProgress>? progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (offset < 0)
+        {
+            throw new SnapshotToolsException(SnapshotErrorCode.OutOfRange, $"The offset {offset} is negative.");
+        }
+        using Volume volume = Open(location);
+        long total = input.CanSeek ? input.Length - input.Position : -1;
+        if (total >= 0 && offset + total > volume.Size)
+        {
+            throw new SnapshotToolsException(SnapshotErrorCode.OutOfRange,
+                $"Writing {total} bytes at offset {offset} would end past the end of volume '{location.Name}' ({volume.Size} bytes). Resize it first (Resize-SnapshotVolume).");
+        }
+        byte[] buffer = new byte[Math.Max(volume.ChunkSize, 1024 * 1024)];
+        long written = 0;
+        string activity = $"Writing to volume '{location.Name}'";
+        try
+        {
+            while (true)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                int n = input.Read(buffer, 0, buffer.Length);
+                if (n == 0)
+                {
+                    break;
+                }
+                volume.Write(offset + written, buffer.AsSpan(0, n));
+                written += n;
+                progress?.Report(new OperationProgress(activity, written, total));
+            }
+        }
+        catch (OperationCanceledException ex)
+        {
+            volume.Flush();
+            throw new SnapshotToolsException(SnapshotErrorCode.Cancelled, $"Writing to volume '{location.Name}' was cancelled after {written} bytes; those are written.", ex);
+        }
+        volume.Flush();
+        return written;
+    }
+
     internal static SnapshotToolsException NotFound(VolumeLocation location) =>
         new(SnapshotErrorCode.VolumeNotFound, $"No volume '{location.Name}' exists (looked in '{location.Path}').");
 
