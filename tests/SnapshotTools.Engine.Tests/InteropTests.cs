@@ -3,7 +3,7 @@ using Xunit;
 
 namespace SnapshotTools.Engine.Tests;
 
-/// <summary>Real clients from Debian check our images: qemu-img compare, mkfs.ext4, debugfs and e2fsck.</summary>
+/// <summary>Real clients from Debian check our images and diffs: qemu-img compare, mkfs.ext4, debugfs, e2fsck, rbd merge-diff.</summary>
 public sealed class InteropTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "st-interop-" + Guid.NewGuid().ToString("N"));
@@ -128,5 +128,59 @@ public sealed class InteropTests : IDisposable
         Assert.True(code == 0, output);
         (_, output) = ExternalTools.Run("debugfs", "-R", "ls -l /", rolled);
         Assert.DoesNotContain("hello.txt", output);
+    }
+
+    [Fact]
+    public void RbdMergeDiffFromCephAcceptsOurDiffsAndItsOutputImportsExactly()
+    {
+        if (!ExternalTools.Available("rbd"))
+        {
+            return;
+        }
+        var rng = new Random(17);
+        using Volume src = Volume.Create(Path.Combine(_dir, "src"), new VolumeCreateOptions { Size = 4L << 20, ChunkSize = 64 * 1024 });
+        byte[] data = new byte[300_000];
+        rng.NextBytes(data);
+        src.Write(0, data);
+        src.CreateSnapshot("s1");
+        rng.NextBytes(data);
+        src.Write(1_000_003, data.AsSpan(0, 200_000));
+        src.Discard(2L << 20, 128 * 1024);
+        src.CreateSnapshot("s2");
+        rng.NextBytes(data);
+        src.Write(100, data.AsSpan(0, 150_000));
+        src.WriteZeroes(3L << 20, 64 * 1024);
+        src.CreateSnapshot("s3");
+
+        string Diff(string? from, string to)
+        {
+            string path = Path.Combine(_dir, $"{from ?? "none"}-{to}.rbddiff");
+            using var f = File.Create(path);
+            RbdDiff.Export(src.GetDelta(from, to), f);
+            return path;
+        }
+
+        string full = Diff(null, "s1");
+        string d12 = Diff("s1", "s2");
+        string d23 = Diff("s2", "s3");
+        string merged = Path.Combine(_dir, "s1-s3.rbddiff");
+        (int code, string output) = ExternalTools.Run("rbd", "merge-diff", "--no-progress", d12, d23, merged);
+        Assert.True(code == 0, output);
+
+        using Volume dst = Volume.Create(Path.Combine(_dir, "dst"), new VolumeCreateOptions { Size = 64 * 1024, ChunkSize = 64 * 1024 });
+        using (var f = File.OpenRead(full))
+        {
+            RbdDiff.Import(dst, f);
+        }
+        using (var f = File.OpenRead(merged))
+        {
+            RbdDiff.Import(dst, f);
+        }
+        Assert.Equal(new[] { "s1", "s3" }, dst.Snapshots.Select(s => s.Name));
+        byte[] expected = new byte[src.GetSnapshot("s3").Size];
+        src.ReadSnapshot("s3", 0, expected);
+        byte[] actual = new byte[dst.Size];
+        dst.Read(0, actual);
+        Assert.Equal(expected, actual);
     }
 }
