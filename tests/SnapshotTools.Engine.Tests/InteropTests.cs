@@ -183,4 +183,43 @@ public sealed class InteropTests : IDisposable
         dst.Read(0, actual);
         Assert.Equal(expected, actual);
     }
+
+    [Fact]
+    public void EveryPointOfABackupChainRestoresToAnImageThatQemuImgFindsIdentical()
+    {
+        if (!ExternalTools.Available("qemu-img"))
+        {
+            return;
+        }
+        var rng = new Random(23);
+        using Volume src = Volume.Create(Path.Combine(_dir, "src"), new VolumeCreateOptions { Size = 8L << 20 });
+        using var repo = SnapshotTools.Engine.Repository.BackupRepository.Open(Path.Combine(_dir, "repo"), create: true);
+        var points = new List<(Guid Backup, string Snapshot)>();
+        byte[] data = new byte[256 * 1024];
+        for (int i = 1; i <= 5; i++)
+        {
+            for (int w = 0; w < 4; w++)
+            {
+                rng.NextBytes(data);
+                src.Write(rng.Next(0, (int)src.Size - data.Length), data.AsSpan(0, rng.Next(1, data.Length)));
+            }
+            if (i == 3)
+            {
+                src.Discard(1L << 20, 1L << 20);
+                src.Resize(src.Size + (1L << 20) + 4096);
+            }
+            string name = "n" + i;
+            src.CreateSnapshot(name);
+            points.Add((repo.ExportNext(src, name).BackupId, name));
+        }
+        foreach ((Guid backup, string snapshot) in points)
+        {
+            string expected = Path.Combine(_dir, snapshot + ".expected.raw");
+            RawImage.Export(src, snapshot, expected);
+            string restored = Path.Combine(_dir, snapshot + ".restored.raw");
+            repo.RestoreToImage(backup, restored);
+            (int code, string output) = ExternalTools.Run("qemu-img", "compare", "-f", "raw", "-F", "raw", "-s", expected, restored);
+            Assert.True(code == 0, $"{snapshot}: {output}");
+        }
+    }
 }
