@@ -6,14 +6,14 @@ using SnapshotTools.Engine;
 namespace SnapshotTools.Commands;
 
 /// <summary>Remove-VolumeSnapshot: deletes snapshots (oldest, newest or in the middle); the others read exactly as before.</summary>
-[Cmdlet(VerbsCommon.Remove, "VolumeSnapshot", DefaultParameterSetName = NameSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
+[Cmdlet(VerbsCommon.Remove, "VolumeSnapshot", DefaultParameterSetName = InputObjectSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(typeof(VolumeSnapshot))]
 public sealed class RemoveVolumeSnapshotCommand : SnapshotToolsCmdlet
 {
     private const string NameSet = "Name";
     private const string InputObjectSet = "InputObject";
 
-    /// <summary>Gets or sets the volume (a name or a path).</summary>
+    /// <summary>Gets or sets the volume (a name or a path); bound from <c>VolumePath</c> of a piped volume (piped snapshots bind to -InputObject).</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameSet, ValueFromPipelineByPropertyName = true)]
     [Alias("VolumePath")]
     [ArgumentCompleter(typeof(VolumeNameCompleter))]

@@ -5,14 +5,14 @@ using SnapshotTools.Core;
 namespace SnapshotTools.Commands;
 
 /// <summary>Rename-VolumeSnapshot: renames a snapshot (given by volume and name, or piped).</summary>
-[Cmdlet(VerbsCommon.Rename, "VolumeSnapshot", DefaultParameterSetName = NameSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[Cmdlet(VerbsCommon.Rename, "VolumeSnapshot", DefaultParameterSetName = InputObjectSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(VolumeSnapshot))]
 public sealed class RenameVolumeSnapshotCommand : SnapshotToolsCmdlet
 {
     private const string NameSet = "Name";
     private const string InputObjectSet = "InputObject";
 
-    /// <summary>Gets or sets the volume (a name or a path).</summary>
+    /// <summary>Gets or sets the volume (a name or a path); bound from <c>VolumePath</c> of a piped volume (piped snapshots bind to -InputObject).</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameSet, ValueFromPipelineByPropertyName = true)]
     [Alias("VolumePath")]
     [ArgumentCompleter(typeof(VolumeNameCompleter))]

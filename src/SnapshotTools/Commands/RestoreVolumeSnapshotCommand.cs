@@ -9,14 +9,14 @@ namespace SnapshotTools.Commands;
 /// snapshot are lost (newer snapshots keep theirs). Once started it runs to the end, even after Ctrl+C: a rollback
 /// stopped halfway would leave the volume a mix of old and new data.
 /// </summary>
-[Cmdlet(VerbsData.Restore, "VolumeSnapshot", DefaultParameterSetName = NameSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
+[Cmdlet(VerbsData.Restore, "VolumeSnapshot", DefaultParameterSetName = InputObjectSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(typeof(SnapshotVolume))]
 public sealed class RestoreVolumeSnapshotCommand : SnapshotToolsCmdlet
 {
     private const string NameSet = "Name";
     private const string InputObjectSet = "InputObject";
 
-    /// <summary>Gets or sets the volume (a name or a path).</summary>
+    /// <summary>Gets or sets the volume (a name or a path); bound from <c>VolumePath</c> of a piped volume (piped snapshots bind to -InputObject).</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = NameSet, ValueFromPipelineByPropertyName = true)]
     [Alias("VolumePath")]
     [ArgumentCompleter(typeof(VolumeNameCompleter))]
