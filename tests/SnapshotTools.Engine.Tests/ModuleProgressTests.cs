@@ -130,6 +130,33 @@ public class ModuleProgressTests
     }
 
     [Fact]
+    public void Pump_stops_and_waits_for_the_operation_when_drawing_fails()
+    {
+        // PowerShell throws from WriteProgress once Ctrl+C stopped the pipeline: the half-written output must be gone
+        // before the command returns.
+        bool cleanedUp = false;
+        var ex = Assert.Throws<InvalidOperationException>(() => OperationPump.Run<int>((progress, token) =>
+        {
+            try
+            {
+                while (true)
+                {
+                    progress.Report(new OperationProgress("Work", 1, 10));
+                    token.ThrowIfCancellationRequested();
+                    Thread.Sleep(5);
+                }
+            }
+            finally
+            {
+                Thread.Sleep(100);
+                cleanedUp = true;
+            }
+        }, _ => throw new InvalidOperationException("pipeline stopped"), new ProgressThrottle(), CancellationToken.None, TimeSpan.FromMilliseconds(5)));
+        Assert.Equal("pipeline stopped", ex.Message);
+        Assert.True(cleanedUp);
+    }
+
+    [Fact]
     public void Pump_without_reports_draws_nothing()
     {
         var updates = new List<ProgressUpdate>();

@@ -9,7 +9,8 @@ namespace SnapshotTools.Core;
 /// only accepts <c>WriteProgress</c> from the pipeline thread, and engines report from their own threads, so the reports
 /// are kept as "latest value" and the calling thread turns them into throttled updates, ending with one Completed
 /// update whatever the outcome. Cancellation is the operation's own: the pump waits for it to finish (the engine
-/// removes half-written output and leaves volumes consistent before it returns).
+/// removes half-written output and leaves volumes consistent before it returns). When drawing itself fails, the
+/// operation is cancelled and waited for before that failure is rethrown.
 /// </summary>
 public static class OperationPump
 {
@@ -26,9 +27,14 @@ public static class OperationPump
         ArgumentNullException.ThrowIfNull(throttle);
         var sink = new LatestProgress();
         var clock = Stopwatch.StartNew();
-        Task<T> task = Task.Factory.StartNew(() => work(sink, cancellationToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        // The operation gets a token we can cancel too: when drawing fails (PowerShell throws from WriteProgress once
+        // the pipeline is stopping), the operation is stopped and waited for, so it cleans up before we return.
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        CancellationToken token = linked.Token;
+        Task<T> task = Task.Factory.StartNew(() => work(sink, token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         int poll = (int)(pollInterval ?? TimeSpan.FromMilliseconds(50)).TotalMilliseconds;
         bool drew = false;
+        Exception? drawFailure = null;
         try
         {
             while (!task.Wait(poll))
@@ -37,16 +43,30 @@ public static class OperationPump
             }
             drew |= Draw(sink, throttle, clock, onUpdate);
         }
-        catch (AggregateException)
+        catch (AggregateException) when (task.IsCompleted)
         {
-            // The task failed; its exception is rethrown below, after the Completed record.
+            // The operation failed; its exception is rethrown below, after the Completed record.
         }
-        finally
+        catch (Exception ex)
         {
-            if (drew)
+            drawFailure = ex;
+            linked.Cancel();
+        }
+        if (drawFailure != null)
+        {
+            try
             {
-                onUpdate(throttle.Complete());
+                task.Wait();
             }
+            catch (AggregateException)
+            {
+                // The operation's own failure (most likely its cancellation) matters less than why we stopped it.
+            }
+            ExceptionDispatchInfo.Capture(drawFailure).Throw();
+        }
+        if (drew)
+        {
+            onUpdate(throttle.Complete());
         }
         if (task.IsFaulted)
         {
