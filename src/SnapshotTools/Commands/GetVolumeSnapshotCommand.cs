@@ -49,6 +49,7 @@ public sealed class GetVolumeSnapshotCommand : SnapshotToolsCmdlet
         try
         {
             locations = store.Expand(Volume is { Length: > 0 } ? Volume : new[] { "*" }, null, out _);
+            // Parse the name patterns once up front: a bad pattern is a setup error, not one error per volume.
             filter.Apply(Array.Empty<SnapshotInfo>());
         }
         catch (ArgumentException ex)
