@@ -13,10 +13,20 @@ rm -f "$log"
 if [ -z "$summary" ]; then
   echo "xunit: no test summary found (exit $status)"; exit 1
 fi
+ppassed=0; pfailed=0; pskipped=0
 if command -v pwsh >/dev/null 2>&1 && [ -d tests/Pester ]; then
-  pwsh -NoProfile -Command 'Import-Module Pester -MinimumVersion 5.0; $r = Invoke-Pester -Path tests/Pester -PassThru; if ($r.FailedCount -gt 0) { exit 1 }' || status=1
+  if [ ! -f module/SnapshotTools.psd1 ]; then
+    echo "Pester suite needs the built module: run ./build.sh first."; exit 1
+  fi
+  plog=$(mktemp)
+  pwsh -NoProfile -Command 'Import-Module Pester -MinimumVersion 5.0; $r = Invoke-Pester -Path tests/Pester -PassThru; "pester-counts {0} {1} {2}" -f $r.PassedCount, $r.FailedCount, $r.SkippedCount; if ($r.FailedCount -gt 0) { exit 1 }' 2>&1 | tee "$plog"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+  read -r _ ppassed pfailed pskipped < <(grep -E "^pester-counts " "$plog" | tail -1) || { echo "Pester: no result"; status=1; }
+  rm -f "$plog"
+  echo "pester: ${ppassed:-0} passed, ${pfailed:-0} failed, ${pskipped:-0} skipped"
 else
-  echo "Pester suite skipped: pwsh with Pester 5 is not on this machine."
+  echo "Pester suite skipped: pwsh with Pester 5 is not on this machine (bash scripts/install-pwsh.sh installs both)."
 fi
 echo "xunit: ${passed} passed, ${failed} failed, ${skipped} skipped"
+echo "all: $((passed + ${ppassed:-0})) passed, $((failed + ${pfailed:-0})) failed, $((skipped + ${pskipped:-0})) skipped"
 exit "$status"
