@@ -1,5 +1,7 @@
 // SnapshotTools benchmark (issue 2, "Benchmark"): engine vs plain file writes on the same file system, in one process,
 // medians of several repetitions; differential time and map memory of a 1 TiB sparse volume.
+// Issue 3 ("Benchmark"): delta stream export vs raw reads, peers (qemu-img, borg, restic, rsync), restore from a
+// backup repository vs a plain copy, and the export's peak memory as the volume grows (sections stream, peers, restore).
 //
 //   dotnet run -c Release --project bench/SnapshotTools.Bench -- [--quick] [options]
 //
@@ -13,6 +15,13 @@ if (args.Length >= 3 && args[0] == "--probe-open")
 {
     // Child mode of the memory measurement: a fresh process, so the working set is not that of the benchmark run.
     DeltaBench.Probe probe = DeltaBench.ProbeOpen(args[1], args[2]);
+    Console.WriteLine("PROBE " + probe.Serialize());
+    return 0;
+}
+if (args.Length >= 6 && args[0] == "--probe-export")
+{
+    // Child mode of the issue-3 memory measurement: a fresh process per volume size.
+    StreamExportBench.MemoryProbe probe = StreamExportBench.ProbeExport(args[1], args[2], args[3], args[4], args[5]);
     Console.WriteLine("PROBE " + probe.Serialize());
     return 0;
 }
@@ -37,18 +46,40 @@ if (config.Help)
 Directory.CreateDirectory(config.Root);
 var report = new Report();
 var total = Stopwatch.StartNew();
-Console.CancelKeyPress += (_, _) =>
+void RemoveWorkFolder()
 {
-    // Ctrl+C: remove the work folder (open files included; this is Linux/macOS-safe) and let the process end.
-    try
+    // Ctrl+C or SIGTERM: remove the work folder (open files included; this is Linux/macOS-safe). Peers started by the
+    // benchmark are in the same process group and get the Ctrl+C too; ExternalTool.Stop ends one still running.
+    // A peer that is still cleaning up after its own Ctrl+C can remove or add files under our feet: retry a while.
+    for (int attempt = 1; Directory.Exists(config.Root); attempt++)
     {
-        Directory.Delete(config.Root, recursive: true);
+        try
+        {
+            Directory.Delete(config.Root, recursive: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            if (attempt == 25)
+            {
+                Console.Error.WriteLine($"could not remove {config.Root}: {ex.Message}");
+                return;
+            }
+            Thread.Sleep(200);
+        }
     }
-    catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-    {
-        Console.Error.WriteLine($"could not remove {config.Root}: {ex.Message}");
-    }
-};
+}
+void Interrupted(PosixSignalContext context)
+{
+    // Stop starting peers, remove the work folder, and end the process (the main thread may be anywhere).
+    context.Cancel = true;
+    ExternalTool.Stop();
+    Console.Error.WriteLine($"{context.Signal}: removing {config.Root}");
+    RemoveWorkFolder();
+    Environment.Exit(130);
+}
+using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupted);
+using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupted);
+using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Interrupted);
 
 string startState = PrintHeader(config);
 int exit = 0;
@@ -74,6 +105,15 @@ try
             case "delta":
                 DeltaBench.Run(config, report);
                 break;
+            case "stream":
+                StreamExportBench.Run(config, report);
+                break;
+            case "peers":
+                PeerBench.Run(config, report);
+                break;
+            case "restore":
+                RestoreBench.Run(config, report);
+                break;
         }
     }
 }
@@ -86,8 +126,11 @@ finally
 {
     try
     {
-        report.Note($"Machine at the end of the run: {MachineProbe.Describe(config.Root)}.");
-        Directory.Delete(config.Root, recursive: true);
+        if (Directory.Exists(config.Root))
+        {
+            report.Note($"Machine at the end of the run: {MachineProbe.Describe(config.Root)}.");
+            Directory.Delete(config.Root, recursive: true);
+        }
     }
     catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
     {
@@ -115,6 +158,11 @@ static string PrintHeader(Config c)
     Console.WriteLine($"  machine at start: {state}");
     Console.WriteLine("  ratios = engine throughput / plain throughput, median over paired repetitions (alternating order);");
     Console.WriteLine("  both sides end every timed pass with one fsync-based Flush (Volume.Flush / fsync of the plain file).");
+    if (c.Sections.Any(s => s is "stream" or "peers" or "restore"))
+    {
+        Console.WriteLine($"  issue 3: {Bytes(c.StreamVolume)} volume requested; cold-cache runs {(c.Cold ? (PageCache.CanDrop ? "on (drop_caches works)" : "off (drop_caches not writable)") : "off (--no-cold)")}; " +
+            $"reps stream {c.RepsStream}+{c.RepsStreamCold} cold, peers {c.RepsPeers}+{c.RepsPeersCold}, restore {c.RepsRestore}+{c.RepsRestoreCold}");
+    }
     Console.WriteLine();
     return state;
 }
@@ -124,20 +172,30 @@ namespace SnapshotTools.Bench
     internal sealed class Config
     {
         public const string Usage = """
-            usage: SnapshotTools.Bench [--quick] [--dir PATH] [--only steady,cow,small,model,delta]
-                                       [--region SIZE] [--delta-volume SIZE] [--reps N]
-              --quick           small smoke run (seconds): 64 MiB regions, 16 GiB differential volume, 3 reps
+            usage: SnapshotTools.Bench [--quick] [--dir PATH] [--only SECTIONS] [--region SIZE] [--delta-volume SIZE]
+                                       [--stream-volume SIZE] [--reps N] [--no-cold] [--no-install]
+              --quick           small smoke run (seconds): 64 MiB regions, 16 GiB differential volume, 256 MiB
+                                issue-3 volume, 2-3 reps
               --dir PATH        where to make the temporary work folder (default: the system temp folder)
-              --only LIST       run only these sections (default: all)
+              --only LIST       run only these sections (default: all), comma-separated:
+                                issue 2: steady, cow, small, model, delta (or: issue2)
+                                issue 3: stream, peers, restore (or: issue3)
               --region SIZE     region written by the 1 MiB throughput passes (default 1G; quick 64M)
               --delta-volume S  size of the sparse differential/memory volume (default 1T; quick 16G)
+              --stream-volume S size of the issue-3 volume (default 8G; quick 256M)
               --reps N          repetitions of every timed measurement (overrides the defaults)
+              --no-cold         no cold-cache runs (they drop the page cache of the whole machine; root only)
+              --no-install      do not apt-get install missing peers (qemu-utils, borgbackup, restic, rsync)
             """;
 
         public bool Quick { get; private set; }
         public bool Help { get; private set; }
         public string Root { get; private set; } = "";
-        public List<string> Sections { get; private set; } = new() { "steady", "cow", "small", "model", "delta" };
+        public static readonly string[] Issue2Sections = { "steady", "cow", "small", "model", "delta" };
+        public static readonly string[] Issue3Sections = { "stream", "peers", "restore" };
+        public static readonly string[] AllSections = Issue2Sections.Concat(Issue3Sections).ToArray();
+
+        public List<string> Sections { get; private set; } = AllSections.ToList();
         public long Region { get; private set; }
         public long ModelRegion { get; private set; }
         public long SmallRegion { get; private set; }
@@ -147,6 +205,15 @@ namespace SnapshotTools.Bench
         public int RepsSmall { get; private set; }
         public int RepsModel { get; private set; }
         public int DeltaReps { get; private set; }
+        public long StreamVolume { get; private set; }
+        public int RepsStream { get; private set; }
+        public int RepsStreamCold { get; private set; }
+        public int RepsPeers { get; private set; }
+        public int RepsPeersCold { get; private set; }
+        public int RepsRestore { get; private set; }
+        public int RepsRestoreCold { get; private set; }
+        public bool Cold { get; private set; } = true;
+        public bool InstallPeers { get; private set; } = true;
 
         public static Config Parse(string[] args)
         {
@@ -154,6 +221,7 @@ namespace SnapshotTools.Bench
             string? dir = null;
             long? region = null;
             long? deltaVolume = null;
+            long? streamVolume = null;
             int? reps = null;
             for (int i = 0; i < args.Length; i++)
             {
@@ -167,14 +235,33 @@ namespace SnapshotTools.Bench
                         dir = Next();
                         break;
                     case "--only":
-                        c.Sections = Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
-                        foreach (string s in c.Sections)
+                        var wanted = new HashSet<string>();
+                        foreach (string s in Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
                         {
-                            if (s is not ("steady" or "cow" or "small" or "model" or "delta"))
+                            if (s == "issue2" || s == "issue3")
+                            {
+                                wanted.UnionWith(s == "issue2" ? Issue2Sections : Issue3Sections);
+                            }
+                            else if (AllSections.Contains(s))
+                            {
+                                wanted.Add(s);
+                            }
+                            else
                             {
                                 throw new ArgumentException($"unknown section '{s}'");
                             }
                         }
+                        // Always in the canonical order: the issue-3 sections share one volume, and restore adds to it.
+                        c.Sections = AllSections.Where(wanted.Contains).ToList();
+                        break;
+                    case "--stream-volume":
+                        streamVolume = ParseSize(Next());
+                        break;
+                    case "--no-cold":
+                        c.Cold = false;
+                        break;
+                    case "--no-install":
+                        c.InstallPeers = false;
                         break;
                     case "--region":
                         region = ParseSize(Next());
@@ -205,6 +292,17 @@ namespace SnapshotTools.Bench
             c.RepsSmall = reps ?? 3;
             c.RepsModel = reps ?? 3;
             c.DeltaReps = reps ?? (c.Quick ? 5 : 11);
+            c.StreamVolume = streamVolume ?? (c.Quick ? 256 * MiB : 8 * GiB);
+            c.RepsStream = reps ?? (c.Quick ? 3 : 7);
+            c.RepsStreamCold = reps ?? (c.Quick ? 2 : 5);
+            c.RepsPeers = reps ?? (c.Quick ? 2 : 3);
+            c.RepsPeersCold = reps ?? (c.Quick ? 1 : 2);
+            c.RepsRestore = reps ?? 2;
+            c.RepsRestoreCold = reps ?? (c.Quick ? 1 : 2);
+            if (c.StreamVolume < 64 * MiB || c.StreamVolume % MiB != 0)
+            {
+                throw new ArgumentException("--stream-volume must be at least 64 MiB and a multiple of 1 MiB");
+            }
             if (c.Region < MiB || c.Region % MiB != 0)
             {
                 throw new ArgumentException("--region must be a positive multiple of 1 MiB");
