@@ -36,7 +36,7 @@ internal static class PeerBench
             report.Note("peers: skipped, the raw image of s0 was not built (internal error)");
             return;
         }
-        Console.WriteLine($"[S2] Peers making the same incremental ({Bytes(f.ChangedBytes)} changed in a {Bytes(f.Size)} image): " +
+        Console.WriteLine($"[S2] Peers making the same incremental ({Size(f.ChangedBytes)} changed in a {Size(f.Size)} image): " +
             $"{c.RepsPeers} warm reps{(c.Cold && PageCache.CanDrop ? $", {c.RepsPeersCold} cold-cache reps" : "")} each, paired with an engine export");
         ExternalTool.EnsureInstalled(Tools, c.InstallPeers);
         string dir = Path.Combine(f.Dir, "peers");
@@ -143,16 +143,18 @@ internal static class PeerBench
                         }
                         ToolRun t = peer();
                         (cold ? result.PeerCold : result.PeerWarm).Add(t);
-                        Console.WriteLine($"    {name} rep {rep + 1} ({(cold ? "cold" : "warm")}): {t.Seconds:F2} s, rchar {Bytes(t.Io.RChar)}, read_bytes {Bytes(t.Io.ReadBytes)}, " +
-                            $"wchar {Bytes(t.Io.WChar)}; engine {(cold ? result.EngineCold : result.EngineWarm)[^1].Seconds * 1000:F0} ms");
                     }
                 }
+                ToolRun pt = (cold ? result.PeerCold : result.PeerWarm)[^1];
+                var et = (cold ? result.EngineCold : result.EngineWarm)[^1];
+                Console.WriteLine($"    {name} rep {rep + 1} ({(cold ? "cold" : "warm")}, {(r % 2 == 0 ? "engine first" : "peer first")}): {pt.Seconds:F2} s, " +
+                    $"rchar {Size(pt.Io.RChar)}, read_bytes {Size(pt.Io.ReadBytes)}, wchar {Size(pt.Io.WChar)}; engine {et.Seconds * 1000:F0} ms, read_bytes {Size(et.Io.ReadBytes)}");
             }
         }
         return result;
     }
 
-    private static string Fmt(long n) => Bytes(n);
+    private static string Fmt(long n) => Size(n);
 
     private static string Times(double x) => x < 10 ? $"{x:F1}x" : $"{x:F0}x";
 
@@ -185,7 +187,7 @@ internal static class PeerBench
                 $"{engS * 1000:F0} ms; read {Fmt(engR)} ({Fmt(engD)} from disk); wrote {Fmt(engW)}",
                 $"{peerS:F2} s; read {Fmt(peerR)} ({Fmt(peerD)} from disk); wrote {Fmt(peerW)}",
                 $"peer/engine: time {ratio:F1}x, bytes read {Times(peerR / (double)Math.Max(1, engR))}",
-                $"engine reads ~{Bytes(ctx.F.ChangedBytes)}", readsLittle ? "yes" : "**no**",
+                $"engine reads ~{Size(ctx.F.ChangedBytes)}", readsLittle ? "yes" : "**no**",
                 $"medians of {peer.Count} paired reps (ratio = peer time / engine time of the same rep); engine = DeltaStreamWriter, Compression None, to a file, fsynced. {detail}")
             { Group = Report.Issue3 });
         }
@@ -309,7 +311,7 @@ internal static class PeerBench
         f.WriteChanged(f.ImagePath, 0); // image.raw = s0
         ToolRun full = ExternalTool.Run("borg", new[] { "create", $"{repo}::full", "image.raw" }, f.Dir, env);
         long afterFull = DirectoryBytes(repo);
-        Console.WriteLine($"    borg: full backup of the {Bytes(f.Size)} image in {full.Seconds:F1} s (repository {Bytes(afterFull)})");
+        Console.WriteLine($"    borg: full backup of the {Size(f.Size)} image in {full.Seconds:F1} s (repository {Size(afterFull)})");
         int n = 0;
         Paired p = RunPaired(ctx, "borg create", rep => PrepareRep(ctx, rep),
             () => ExternalTool.Run("borg", new[] { "create", $"{repo}::inc{n++}", "image.raw" }, f.Dir, env), new[] { f.ImagePath });
@@ -342,7 +344,7 @@ internal static class PeerBench
         string[] backup = { "-r", repo, "backup", "-q", "--host", "bench", "image.raw" };
         ToolRun full = ExternalTool.Run("restic", backup, f.Dir, env);
         long afterFull = DirectoryBytes(repo);
-        Console.WriteLine($"    restic: full backup of the {Bytes(f.Size)} image in {full.Seconds:F1} s (repository {Bytes(afterFull)})");
+        Console.WriteLine($"    restic: full backup of the {Size(f.Size)} image in {full.Seconds:F1} s (repository {Size(afterFull)})");
         int n = 0;
         Paired p = RunPaired(ctx, "restic backup", rep => PrepareRep(ctx, rep), () =>
         {

@@ -23,7 +23,7 @@ internal static class RestoreBench
         string dir = Path.Combine(f.Dir, "restore");
         string repoDir = Path.Combine(dir, "repo");
         Directory.CreateDirectory(dir);
-        Console.WriteLine($"[S3] Restore of a full + {Incrementals} incrementals of the {Bytes(f.Size)} volume vs cp --sparse=always of the image: " +
+        Console.WriteLine($"[S3] Restore of a full + {Incrementals} incrementals of the {Size(f.Size)} volume vs cp --sparse=always of the image: " +
             $"{c.RepsRestore} warm reps{(cold ? $", {c.RepsRestoreCold} cold-cache reps" : "")}");
         try
         {
@@ -77,9 +77,9 @@ internal static class RestoreBench
             }
         }
         long streamBytes = repo.List().Sum(b => b.StreamBytes);
-        report.Note($"S3 set-up: full backup of the {Bytes(f.Size)} volume (Compression None, {(cold ? "cold cache" : "warm cache")}) exported in {fullS:F1} s; " +
+        report.Note($"S3 set-up: full backup of the {Size(f.Size)} volume (Compression None, {(cold ? "cold cache" : "warm cache")}) exported in {fullS:F1} s; " +
             $"then {Incrementals} rounds of 1% of the chunks rewritten (random, overlapping across rounds) + snapshot ({writeS:F1} s in all) + ExportNext ({exportS:F1} s in all, " +
-            $"{exportS / Incrementals * 1000:F0} ms each); repository {Bytes(streamBytes)} of streams, chain of {repo.Chain(last.BackupId).Count}.");
+            $"{exportS / Incrementals * 1000:F0} ms each); repository {Size(streamBytes)} of streams, chain of {repo.Chain(last.BackupId).Count}.");
         return (last, fullS, fullIo);
     }
 
@@ -123,7 +123,7 @@ internal static class RestoreBench
                         double s = Stats.Seconds(t0, Stopwatch.GetTimestamp());
                         IoCounters io = IoCounters.Self() - io0;
                         (isCold ? engineCold : engineWarm).Add((s, io));
-                        Console.WriteLine($"    restore rep {r + 1} ({(isCold ? "cold" : "warm")}): {s:F2} s, rchar {Bytes(io.RChar)}, read_bytes {Bytes(io.ReadBytes)}");
+                        Console.WriteLine($"    restore rep {r + 1} ({(isCold ? "cold" : "warm")}): {s:F2} s, rchar {Size(io.RChar)}, read_bytes {Size(io.ReadBytes)}");
                         if (!verified)
                         {
                             long v0 = Stopwatch.GetTimestamp();
@@ -144,7 +144,7 @@ internal static class RestoreBench
                         }
                         ToolRun t = ExternalTool.Run("sh", new[] { "-c", cpCommand }, f.Dir);
                         (isCold ? cpCold : cpWarm).Add(t);
-                        Console.WriteLine($"    cp rep {r + 1} ({(isCold ? "cold" : "warm")}): {t.Seconds:F2} s, rchar {Bytes(t.Io.RChar)}, read_bytes {Bytes(t.Io.ReadBytes)}");
+                        Console.WriteLine($"    cp rep {r + 1} ({(isCold ? "cold" : "warm")}): {t.Seconds:F2} s, rchar {Size(t.Io.RChar)}, read_bytes {Size(t.Io.ReadBytes)}");
                         File.Delete(copy);
                     }
                 }
@@ -171,11 +171,11 @@ internal static class RestoreBench
             long pr = (long)Stats.Median(p.Select(x => (double)x.Io.RChar).ToList());
             long pd = (long)Stats.Median(p.Select(x => (double)x.Io.ReadBytes).ToList());
             double mib = f.Size / (double)MiB;
-            report.Add(new Row($"S3. Restore of the newest point of a full + {Incrementals} incrementals ({Bytes(f.Size)}) from a BackupRepository to a raw image, fsynced; {(isCold ? "cold" : "warm")} cache",
-                $"{mib / es:F0} MiB/s ({es:F1} s; read {Bytes(er)}, {Bytes(ed)} from disk)", $"{mib / ps:F0} MiB/s ({ps:F1} s; read {Bytes(pr)}, {Bytes(pd)} from disk) `cp --sparse=always` + fsync",
+            report.Add(new Row($"S3. Restore of the newest point of a full + {Incrementals} incrementals ({Size(f.Size)}) from a BackupRepository to a raw image, fsynced; {(isCold ? "cold" : "warm")} cache",
+                $"{mib / es:F0} MiB/s ({es:F1} s; read {Size(er)}, {Size(ed)} from disk)", $"{mib / ps:F0} MiB/s ({ps:F1} s; read {Size(pr)}, {Size(pd)} from disk) `cp --sparse=always` + fsync",
                 $"{ratio:F2}", "(no number in the issue)", "",
                 $"medians of {e.Count} paired reps, ratio = copy time / restore time. RestoreToImage read {result!.BackupsRead} streams, {result.RecordsRead:N0} records " +
-                $"({result.RecordsApplied:N0} applied), wrote {Bytes(result.DataBytesWritten)} of data once each, skipped {Bytes(result.BytesSuperseded)} superseded by newer backups")
+                $"({result.RecordsApplied:N0} applied), wrote {Size(result.DataBytesWritten)} of data once each, skipped {Size(result.BytesSuperseded)} superseded by newer backups")
             { Group = Report.Issue3 });
         }
         // For the analysis: what verifying every record costs on one core here (the restore verifies as it reads).
@@ -183,7 +183,7 @@ internal static class RestoreBench
         RestoreResult last = result ?? throw new InvalidOperationException("no restore ran");
         double verify = StreamedBytes(last);
         report.Note($"S3 analysis: on this machine one core hashes SHA-256 at {sha:F0} MiB/s and CRC-32C at {crc:F0} MiB/s. The restore reads and verifies " +
-            $"{Bytes((long)verify)} of stream data (every record of all {last.BackupsRead} streams, superseded ones included); verification alone on one core is " +
+            $"{Size((long)verify)} of stream data (every record of all {last.BackupsRead} streams, superseded ones included); verification alone on one core is " +
             $"{verify / MiB / sha + verify / MiB / crc:F1} s of the restore's time.");
         // For information: the same restore into a new volume (through the engine's write path).
         var toVolume = new List<double>();
@@ -209,8 +209,8 @@ internal static class RestoreBench
         // For information: the full backup made in the set-up, against the same copy.
         var cpRef = cold ? cpCold : cpWarm;
         double cps = Stats.Median(cpRef.Select(x => x.Seconds).ToList());
-        report.Add(new Row($"S3c. Full export of the {Bytes(f.Size)} volume into the repository (Compression None, fsynced), one {(cold ? "cold" : "warm")} run in the set-up, for information",
-            $"{f.Size / (double)MiB / fullSeconds:F0} MiB/s ({fullSeconds:F1} s; read {Bytes(fullIo.RChar)}, {Bytes(fullIo.ReadBytes)} from disk)",
+        report.Add(new Row($"S3c. Full export of the {Size(f.Size)} volume into the repository (Compression None, fsynced), one {(cold ? "cold" : "warm")} run in the set-up, for information",
+            $"{f.Size / (double)MiB / fullSeconds:F0} MiB/s ({fullSeconds:F1} s; read {Size(fullIo.RChar)}, {Size(fullIo.ReadBytes)} from disk)",
             $"{f.Size / (double)MiB / cps:F0} MiB/s (cp + fsync, {(cold ? "cold" : "warm")} median above)", $"{cps / fullSeconds:F2}", "(info)", "", "")
         { Group = Report.Issue3 });
     }

@@ -94,7 +94,7 @@ internal static class StreamExportBench
     private static void Throughputs(Config c, StreamFixture f, Report report)
     {
         bool cold = c.Cold && PageCache.CanDrop;
-        Console.WriteLine($"[S1] Export of the incremental s0 -> s1 ({f.Changed.Length:N0} chunks, {Bytes(f.ChangedBytes)}) of the {Bytes(f.Size)} volume vs pread of the same chunks " +
+        Console.WriteLine($"[S1] Export of the incremental s0 -> s1 ({f.Changed.Length:N0} chunks, {Size(f.ChangedBytes)}) of the {Size(f.Size)} volume vs pread of the same chunks " +
             $"from a raw image: {c.RepsStream} warm reps{(cold ? $", {c.RepsStreamCold} cold-cache reps" : "")}");
         if (c.Cold && !cold)
         {
@@ -193,15 +193,15 @@ internal static class StreamExportBench
         double ratioDeflate = PairedRatio(engineDeflate, raw);
         double ratioCopy = PairedRatio(copy, raw);
         double ratioVsCopy = PairedRatio(engine, copy);
-        string io(Series x) => $"rchar {Bytes((long)x.MedianOf(p => p.Io.RChar))}, read_bytes {Bytes((long)x.MedianOf(p => p.Io.ReadBytes))}";
-        string size = Bytes(f.Size);
-        report.Add(new Row($"S1. Export of the incremental (1% of a {size} volume, {Bytes(f.ChangedBytes)}), Compression None, to a file, fsynced; {cache}",
+        string io(Series x) => $"rchar {Size((long)x.MedianOf(p => p.Io.RChar))}, read_bytes {Size((long)x.MedianOf(p => p.Io.ReadBytes))}";
+        string size = Size(f.Size);
+        report.Add(new Row($"S1. Export of the incremental (1% of the chunks of the {size} volume, {Size(f.ChangedBytes)}), Compression None, to a file, fsynced; {cache}",
             $"{mib / engine.Median:F0} MiB/s", $"{mib / raw.Median:F0} MiB/s (pread of the same chunks)", $"{ratio:F2}", ">= 0.8", ratio >= 0.8 ? "yes" : "**no**",
             $"medians of {engine.Passes.Count} reps: export {engine.Median * 1000:F1} ms vs pread {raw.Median * 1000:F1} ms; engine {io(engine)}; pread {io(raw)}; " +
-            $"stream {Bytes(none.StreamBytes)} in {none.Records:N0} records")
+            $"stream {Size(none.StreamBytes)} in {none.Records:N0} records")
         { Group = Report.Issue3 });
         report.Add(new Row($"S1b. Same with deflate level 1, {cache}", $"{mib / engineDeflate.Median:F0} MiB/s", $"{mib / raw.Median:F0} MiB/s", $"{ratioDeflate:F2}", "(info)", "",
-            $"stream {Bytes(deflate.StreamBytes)} ({deflate.StreamBytes / (double)none.StreamBytes:P0} of the uncompressed stream); export {engineDeflate.Median * 1000:F1} ms")
+            $"stream {Size(deflate.StreamBytes)} ({deflate.StreamBytes / (double)none.StreamBytes:P0} of the uncompressed stream); export {engineDeflate.Median * 1000:F1} ms")
         { Group = Report.Issue3 });
         report.Add(new Row($"S1c. Analysis, {cache}: pread + write the same bytes to a file + fsync (no format, no hashing), vs pread", $"{mib / copy.Median:F0} MiB/s", $"{mib / raw.Median:F0} MiB/s",
             $"{ratioCopy:F2}", "(analysis)", "", $"the engine's export vs this plain copy: ratio {ratioVsCopy:F2} (export {engine.Median * 1000:F1} ms, copy {copy.Median * 1000:F1} ms)")
@@ -309,8 +309,8 @@ internal static class StreamExportBench
             (c.Quick ? 64 * GiB : TiB, false, null),
         };
         sizes = sizes.Where(s => s.Size / ChunkSize >= count * 2).DistinctBy(s => s.Size).OrderBy(s => s.Size).ToList();
-        Console.WriteLine($"[S4] Peak memory of the export as the volume grows, same {count:N0} changed chunks ({Bytes(count * ChunkSize)}): " +
-            string.Join(", ", sizes.Select(s => $"{Bytes(s.Size)}{(s.Full ? "" : " sparse")}")) + "; one fresh child process each");
+        Console.WriteLine($"[S4] Peak memory of the export as the volume grows, same {count:N0} changed chunks ({Size(count * ChunkSize)}): " +
+            string.Join(", ", sizes.Select(s => $"{Size(s.Size)}{(s.Full ? "" : " sparse")}")) + "; one fresh child process each");
         string warmDir = Path.Combine(dir, "warm");
         Build(warmDir, 64 * MiB, true, StreamFixture.PickChunks(64 * MiB / ChunkSize, 16, 11));
         var results = new List<(long Size, bool Full, MemoryProbe Probe)>();
@@ -323,7 +323,7 @@ internal static class StreamExportBench
                 {
                     long t0 = Stopwatch.GetTimestamp();
                     Build(volDir, size, full, StreamFixture.PickChunks(size / ChunkSize, count, 7));
-                    Console.WriteLine($"    built the {Bytes(size)} volume in {Stats.Seconds(t0, Stopwatch.GetTimestamp()):F1} s");
+                    Console.WriteLine($"    built the {Size(size)} volume in {Stats.Seconds(t0, Stopwatch.GetTimestamp()):F1} s");
                 }
                 MemoryProbe? p = RunChild(volDir, Path.Combine(dir, "probe.stdelta"), warmDir);
                 if (existing == null)
@@ -332,12 +332,12 @@ internal static class StreamExportBench
                 }
                 if (p == null)
                 {
-                    report.Note($"The memory probe of the {Bytes(size)} volume failed; see the output above.");
+                    report.Note($"The memory probe of the {Size(size)} volume failed; see the output above.");
                     continue;
                 }
-                Console.WriteLine($"    {Bytes(size),8}{(full ? "" : " sparse")}: open {p.OpenMs:F0} ms (+{(p.GcOpen - p.GcBefore) / (double)MiB:F1} MiB GC heap, +{(p.RssOpen - p.RssBefore) / (double)MiB:F1} MiB RSS); " +
+                Console.WriteLine($"    {Size(size),8}{(full ? "" : " sparse")}: open {p.OpenMs:F0} ms (+{(p.GcOpen - p.GcBefore) / (double)MiB:F1} MiB GC heap, +{(p.RssOpen - p.RssBefore) / (double)MiB:F1} MiB RSS); " +
                     $"export {p.ExportMs:F0} ms: peak RSS {p.RssPeak / (double)MiB:F1} MiB (+{(p.RssPeak - p.RssOpen) / (double)MiB:F1} over the open volume), " +
-                    $"peak GC heap {p.GcPeak / (double)MiB:F1} MiB (+{(p.GcPeak - p.GcOpen) / (double)MiB:F1}), allocated {Bytes(p.Allocated)}");
+                    $"peak GC heap {p.GcPeak / (double)MiB:F1} MiB (+{(p.GcPeak - p.GcOpen) / (double)MiB:F1}), allocated {Size(p.Allocated)}");
                 results.Add((size, full, p));
             }
         }
@@ -353,17 +353,17 @@ internal static class StreamExportBench
         {
             double exportRss = (p.RssPeak - p.RssOpen) / (double)MiB;
             double exportGc = (p.GcPeak - p.GcOpen) / (double)MiB;
-            report.Add(new Row($"S4. Peak memory of the export, {Bytes(size)} volume{(full ? "" : " (sparse)")}, same {Bytes(count * ChunkSize)} changed, fresh process",
+            report.Add(new Row($"S4. Peak memory of the export, {Size(size)} volume{(full ? "" : " (sparse)")}, same {Size(count * ChunkSize)} changed, fresh process",
                 $"+{exportRss:F1} MiB RSS, +{exportGc:F1} MiB GC heap over the open volume", "-", "-", "<= 64 MiB whatever the size", Math.Max(exportRss, exportGc) <= 64 ? "yes" : "**no**",
                 $"peak RSS {p.RssPeak / (double)MiB:F1} MiB{(p.PeakReset ? "" : " (VmHWM could not be reset: since process start)")}, peak GC heap {p.GcPeak / (double)MiB:F1} MiB; " +
                 $"the open volume itself: +{(p.GcOpen - p.GcBefore) / (double)MiB:F1} MiB GC heap, +{(p.RssOpen - p.RssBefore) / (double)MiB:F1} MiB RSS, Open {p.OpenMs:F0} ms; " +
-                $"export {p.ExportMs:F0} ms, {Bytes(p.Allocated)} allocated during it")
+                $"export {p.ExportMs:F0} ms, {Size(p.Allocated)} allocated during it")
             { Group = Report.Issue3 });
         }
         var first = results[0];
         var last = results[^1];
         double growth = (last.Probe.RssPeak - last.Probe.RssBefore - (first.Probe.RssPeak - first.Probe.RssBefore)) / (double)MiB;
-        report.Note($"S4: from the {Bytes(first.Size)} to the {Bytes(last.Size)} volume ({last.Size / first.Size}x), the peak RSS above the process before Open " +
+        report.Note($"S4: from the {Size(first.Size)} to the {Size(last.Size)} volume ({last.Size / first.Size}x), the peak RSS above the process before Open " +
             $"(open volume + export) grows by {growth:F1} MiB; the export's own peak stays within " +
             $"{results.Min(r => (r.Probe.RssPeak - r.Probe.RssOpen) / (double)MiB):F1} to {results.Max(r => (r.Probe.RssPeak - r.Probe.RssOpen) / (double)MiB):F1} MiB RSS.");
     }

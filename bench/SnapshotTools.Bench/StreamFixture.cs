@@ -93,19 +93,19 @@ internal sealed class StreamFixture
         }
         if (size != requested)
         {
-            report.Note($"SCALED DOWN: the issue-3 volume is {Bytes(size)}, not {Bytes(requested)}: these sections need about " +
-                $"{Bytes(Need(c, requested))} free and {Bytes(available)} is available. Byte counts and times scale with it; the ratios are what to compare.");
+            report.Note($"SCALED DOWN: the issue-3 volume is {Size(size)}, not {Size(requested)}: these sections need about " +
+                $"{Size(Need(c, requested))} free and {Size(available)} is available. Byte counts and times scale with it; the ratios are what to compare.");
         }
         if (Need(c, size) > available)
         {
-            report.Note($"WARNING: only {Bytes(available)} free; the issue-3 sections need about {Bytes(Need(c, size))} even at {Bytes(size)}.");
+            report.Note($"WARNING: only {Size(available)} free; the issue-3 sections need about {Size(Need(c, size))} even at {Size(size)}.");
         }
         long chunks = size / ChunkSize;
         long[] changed = PickChunks(chunks, chunks / 100, 3);
         bool withBase = c.Sections.Contains("peers");
         var f = new StreamFixture(dir, size, changed, withBase);
-        Console.WriteLine($"[fixture] {Bytes(size)} volume, {chunks:N0} chunks of 64 KiB, {changed.Length:N0} (1%) changed between s0 and s1 " +
-            $"({Bytes(f.ChangedBytes)}); raw image{(withBase ? "s image.raw (s1) and base.raw (s0)" : " image.raw (s1)")} beside it");
+        Console.WriteLine($"[fixture] {Size(size)} volume, {chunks:N0} chunks of 64 KiB, {changed.Length:N0} (1%) changed between s0 and s1 " +
+            $"({Size(f.ChangedBytes)}); raw image{(withBase ? "s image.raw (s1) and base.raw (s0)" : " image.raw (s1)")} beside it");
         f.Create(report);
         return f;
     }
@@ -157,7 +157,7 @@ internal sealed class StreamFixture
             baseImage?.Flush();
             toImages += Stopwatch.GetTimestamp() - s0;
         }
-        report.Note($"Issue-3 set-up: {Bytes(Size)} written to the volume and to {(HasBase ? "two raw images" : "one raw image")} " +
+        report.Note($"Issue-3 set-up: {Size(Size)} written to the volume and to {(HasBase ? "two raw images" : "one raw image")} " +
             $"(engine fsyncs skipped while building, closed with real fsyncs), then {Changed.Length:N0} chunks rewritten: {Stats.Seconds(t0, Stopwatch.GetTimestamp()):F1} s " +
             $"(generating the data {generate / (double)Stopwatch.Frequency:F1} s, Volume.Write {toVolume / (double)Stopwatch.Frequency:F1} s, raw image writes and fsync {toImages / (double)Stopwatch.Frequency:F1} s).");
     }

@@ -26,6 +26,16 @@ internal static class Units
         _ => $"{n} B",
     };
 
+    /// <summary>A byte count in the largest unit that keeps it above 1, with up to two decimals (issue-3 output).</summary>
+    public static string Size(long n) => n switch
+    {
+        >= TiB => $"{n / (double)TiB:0.##} TiB",
+        >= GiB => $"{n / (double)GiB:0.##} GiB",
+        >= MiB => $"{n / (double)MiB:0.#} MiB",
+        >= KiB => $"{n / (double)KiB:0} KiB",
+        _ => $"{n} B",
+    };
+
     public static long ParseBytes(string s)
     {
         s = s.Trim();
