@@ -35,63 +35,72 @@ public static class DeltaStreamWriter
             delta.ChunkSize, delta.FromSize, delta.ToSize, DateTimeOffset.UtcNow, options.Compression, options.Key != null);
         var state = new WriterState(output, options, header);
 
-        state.WriteMagic();
-        state.Emit(new Job(DeltaStreamFormat.TypeHeader, state.HeaderPayload, plain: true));
-        if (header.FromSize != header.ToSize)
+        try
         {
-            byte[] resize = new byte[8];
-            BinaryPrimitives.WriteInt64LittleEndian(resize, header.ToSize);
-            state.Emit(new Job(DeltaStreamFormat.TypeResize, resize));
-        }
-
-        long total = Math.Max(1, delta.ChangedChunks * (long)delta.ChunkSize);
-        long done = 0;
-        int batchSize = Math.Max(2, options.Parallelism * 2);
-        var batch = new List<Job>(batchSize);
-        foreach (DeltaExtent extent in delta)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (extent.Kind == ExtentKind.Data)
+            state.WriteMagic();
+            state.Emit(new Job(DeltaStreamFormat.TypeHeader, state.HeaderPayload, plain: true));
+            if (header.FromSize != header.ToSize)
             {
-                for (long pos = extent.Offset; pos < extent.End; pos += recordData)
+                byte[] resize = new byte[8];
+                BinaryPrimitives.WriteInt64LittleEndian(resize, header.ToSize);
+                state.Emit(new Job(DeltaStreamFormat.TypeResize, resize));
+            }
+
+            long total = Math.Max(1, delta.ChangedChunks * (long)delta.ChunkSize);
+            long done = 0;
+            // Reads are I/O-bound and compression CPU-bound: a batch keeps at least 8 records (8 reads) in flight.
+            int batchSize = Math.Max(8, options.Parallelism * 4);
+            var batch = new List<Job>(batchSize);
+            foreach (DeltaExtent extent in delta)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (extent.Kind == ExtentKind.Data)
                 {
-                    int length = (int)Math.Min(recordData, extent.End - pos);
-                    byte[] payload = new byte[DeltaStreamFormat.DataPrefixLength + length];
-                    BinaryPrimitives.WriteInt64LittleEndian(payload, pos);
-                    BinaryPrimitives.WriteInt32LittleEndian(payload.AsSpan(8), length);
-                    delta.ReadData(pos, payload.AsSpan(DeltaStreamFormat.DataPrefixLength));
-                    batch.Add(new Job(DeltaStreamFormat.TypeData, payload) { DataBytes = length });
-                    if (batch.Count >= batchSize)
+                    for (long pos = extent.Offset; pos < extent.End; pos += recordData)
                     {
+                        int length = (int)Math.Min(recordData, extent.End - pos);
+                        byte[] payload = new byte[DeltaStreamFormat.DataPrefixLength + length];
+                        BinaryPrimitives.WriteInt64LittleEndian(payload, pos);
+                        BinaryPrimitives.WriteInt32LittleEndian(payload.AsSpan(8), length);
+                        // The data is read in the parallel step, so several reads are in flight at once.
+                        batch.Add(new Job(DeltaStreamFormat.TypeData, payload) { DataBytes = length, Source = delta, SourceOffset = pos });
+                        if (batch.Count >= batchSize)
+                        {
+                            state.EmitBatch(batch);
+                            done += BatchBytes(batch);
+                            batch.Clear();
+                            progress?.Report(new OperationProgress("Writing delta stream", Math.Min(done, total), total));
+                            cancellationToken.ThrowIfCancellationRequested();
+                        }
+                    }
+                }
+                else
+                {
+                    byte[] payload = new byte[16];
+                    BinaryPrimitives.WriteInt64LittleEndian(payload, extent.Offset);
+                    BinaryPrimitives.WriteInt64LittleEndian(payload.AsSpan(8), extent.Length);
+                    ushort type = extent.Kind == ExtentKind.Zero ? DeltaStreamFormat.TypeZero : DeltaStreamFormat.TypeUnmap;
+                    batch.Add(new Job(type, payload) { ZeroBytes = type == DeltaStreamFormat.TypeZero ? extent.Length : 0, UnmapBytes = type == DeltaStreamFormat.TypeUnmap ? extent.Length : 0 });
+                    if (batch.Count >= 4096)
+                    {
+                        // Many small records: bound the batch by count too.
                         state.EmitBatch(batch);
                         done += BatchBytes(batch);
                         batch.Clear();
-                        progress?.Report(new OperationProgress("Writing delta stream", Math.Min(done, total), total));
-                        cancellationToken.ThrowIfCancellationRequested();
                     }
                 }
             }
-            else
-            {
-                byte[] payload = new byte[16];
-                BinaryPrimitives.WriteInt64LittleEndian(payload, extent.Offset);
-                BinaryPrimitives.WriteInt64LittleEndian(payload.AsSpan(8), extent.Length);
-                ushort type = extent.Kind == ExtentKind.Zero ? DeltaStreamFormat.TypeZero : DeltaStreamFormat.TypeUnmap;
-                batch.Add(new Job(type, payload) { ZeroBytes = type == DeltaStreamFormat.TypeZero ? extent.Length : 0, UnmapBytes = type == DeltaStreamFormat.TypeUnmap ? extent.Length : 0 });
-                if (batch.Count >= 4096)
-                {
-                    // Many small records: bound the batch by count too.
-                    state.EmitBatch(batch);
-                    done += BatchBytes(batch);
-                    batch.Clear();
-                }
-            }
+            state.EmitBatch(batch);
+            done += BatchBytes(batch);
+            DeltaStreamSummary summary = state.Finish();
+            progress?.Report(new OperationProgress("Writing delta stream", total, total));
+            return summary;
         }
-        state.EmitBatch(batch);
-        done += BatchBytes(batch);
-        DeltaStreamSummary summary = state.Finish();
-        progress?.Report(new OperationProgress("Writing delta stream", total, total));
-        return summary;
+        catch
+        {
+            state.Abandon();
+            throw;
+        }
     }
 
     private static long BatchBytes(List<Job> batch)
@@ -125,11 +134,17 @@ public static class DeltaStreamWriter
 
         public long UnmapBytes { get; init; }
 
+        public VolumeDelta? Source { get; init; }
+
+        public long SourceOffset { get; init; }
+
         public long Index { get; set; }
 
         public ushort Flags { get; set; }
 
         public byte[] Stored { get; set; } = Array.Empty<byte>();
+
+        public uint PayloadCrc { get; set; }
 
         public byte[] Digest { get; } = new byte[32];
     }
@@ -146,6 +161,7 @@ public static class DeltaStreamWriter
         private long _dataBytes;
         private long _zeroBytes;
         private long _unmapBytes;
+        private (List<Job> Jobs, Task Work)? _inFlight;
 
         public WriterState(Stream output, DeltaStreamOptions options, DeltaStreamHeader header)
         {
@@ -173,32 +189,70 @@ public static class DeltaStreamWriter
             EmitBatch(new List<Job> { job });
         }
 
+        /// <summary>
+        /// Starts reading and transforming a batch (in parallel), and meanwhile writes the previous batch: reads of one
+        /// batch overlap the writes of the one before. At most two batches are in memory.
+        /// </summary>
         public void EmitBatch(List<Job> jobs)
         {
             if (jobs.Count == 0)
             {
                 return;
             }
-            foreach (Job job in jobs)
+            var mine = new List<Job>(jobs);
+            foreach (Job job in mine)
             {
                 job.Index = _index++;
             }
-            if (jobs.Count == 1)
+            Task work = Task.Run(() =>
             {
-                Transform(jobs[0]);
-            }
-            else
+                if (mine.Count == 1)
+                {
+                    Transform(mine[0]);
+                }
+                else
+                {
+                    // More workers than cores: each spends most of its time waiting for its read.
+                    Parallel.ForEach(mine, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(4, _options.Parallelism * 2) }, Transform);
+                }
+            });
+            WriteInFlight();
+            _inFlight = (mine, work);
+        }
+
+        /// <summary>Waits for a batch still being read (after a failure), so nothing touches the volume afterwards.</summary>
+        public void Abandon()
+        {
+            if (_inFlight is { } f)
             {
-                Parallel.ForEach(jobs, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.Parallelism) }, Transform);
+                _inFlight = null;
+                try
+                {
+                    f.Work.Wait();
+                }
+                catch (AggregateException)
+                {
+                    // The original failure is the one the caller reports.
+                }
             }
+        }
+
+        private void WriteInFlight()
+        {
+            if (_inFlight is not { } f)
+            {
+                return;
+            }
+            _inFlight = null;
+            f.Work.GetAwaiter().GetResult();
             Span<byte> frame = stackalloc byte[DeltaStreamFormat.FrameHeaderLength];
             Span<byte> crc = stackalloc byte[4];
-            foreach (Job job in jobs)
+            foreach (Job job in f.Jobs)
             {
                 DeltaStreamFormat.WriteFrameHeader(frame, job.Type, job.Flags, job.Stored.Length);
                 _output.Write(frame);
                 _output.Write(job.Stored);
-                BinaryPrimitives.WriteUInt32LittleEndian(crc, Crc32C.Compute(job.Stored));
+                BinaryPrimitives.WriteUInt32LittleEndian(crc, job.PayloadCrc);
                 _output.Write(crc);
                 _bytes += DeltaStreamFormat.FrameHeaderLength + job.Stored.Length + 4;
                 _content.AppendData(job.Digest);
@@ -210,6 +264,7 @@ public static class DeltaStreamWriter
 
         public DeltaStreamSummary Finish()
         {
+            WriteInFlight();
             byte[] hash = _content.GetHashAndReset();
             long records = _index + 1;
             byte[] end = new byte[32 + 32];
@@ -219,12 +274,14 @@ public static class DeltaStreamWriter
             BinaryPrimitives.WriteInt64LittleEndian(end.AsSpan(24), _unmapBytes);
             hash.CopyTo(end, 32);
             Emit(new Job(DeltaStreamFormat.TypeEnd, end));
+            WriteInFlight();
             _output.Flush();
             return new DeltaStreamSummary(Header, _streamId, records, _dataBytes, _zeroBytes, _unmapBytes, _bytes, hash);
         }
 
         private void Transform(Job job)
         {
+            job.Source?.ReadData(job.SourceOffset, job.Logical.AsSpan(DeltaStreamFormat.DataPrefixLength));
             DeltaStreamFormat.RecordDigest(job.Type, job.Logical, job.Digest);
             ushort flags = DeltaStreamFormat.FlagCritical;
             byte[] stored = job.Logical;
@@ -252,6 +309,7 @@ public static class DeltaStreamWriter
             }
             job.Flags = flags;
             job.Stored = stored;
+            job.PayloadCrc = Crc32C.Compute(stored);
         }
     }
 }
