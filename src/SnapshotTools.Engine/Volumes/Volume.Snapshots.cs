@@ -249,7 +249,6 @@ public sealed partial class Volume
                 }
             }
         }
-        _live.Flush();
         ChunkBitmap oldData = _dataMap;
         ChunkBitmap oldZero = _zeroMap;
         var data = new ChunkBitmap(oldChunks, (ulong[])oldData.Words.Clone());

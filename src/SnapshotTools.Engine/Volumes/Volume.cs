@@ -500,20 +500,8 @@ public sealed partial class Volume : IDisposable
     private void FlushCore(bool clean)
     {
         ThrowIfDisposed();
-        try
-        {
-            DrainPendingCore();
-            _live.Flush();
-            foreach (SnapshotState s in _snapshots)
-            {
-                s.Log.Flush();
-            }
-            WriteMetadata(clean);
-        }
-        catch (IOException ex) when (SnapshotToolsException.IsDiskFull(ex) && ex is not SnapshotToolsException)
-        {
-            throw SnapshotToolsException.DiskFull(_name, ex);
-        }
+        // Writing the metadata drains the write-back window and syncs the stores and the live file first.
+        WriteMetadata(clean);
     }
 
     /// <summary>
@@ -522,6 +510,18 @@ public sealed partial class Volume : IDisposable
     /// neither may reach the disk ahead of what it describes.
     /// </summary>
     private void WriteMetadata(bool clean)
+    {
+        try
+        {
+            WriteMetadataCore(clean);
+        }
+        catch (IOException ex) when (SnapshotToolsException.IsDiskFull(ex) && ex is not SnapshotToolsException)
+        {
+            throw SnapshotToolsException.DiskFull(_name, ex);
+        }
+    }
+
+    private void WriteMetadataCore(bool clean)
     {
         DrainPendingCore();
         _live.Flush();
@@ -555,14 +555,7 @@ public sealed partial class Volume : IDisposable
                 ProtectedRanges = s.Info.ProtectedRanges.ToList(),
             });
         }
-        try
-        {
-            _metaFile.Write(meta.Serialize());
-        }
-        catch (IOException ex) when (SnapshotToolsException.IsDiskFull(ex) && ex is not SnapshotToolsException)
-        {
-            throw SnapshotToolsException.DiskFull(_name, ex);
-        }
+        _metaFile.Write(meta.Serialize());
     }
 
     private void RecomputeNoPreserve()
