@@ -1,3 +1,5 @@
+using SnapshotTools.Engine.Snapshots;
+
 namespace SnapshotTools.Engine;
 
 /// <summary>
@@ -5,17 +7,28 @@ namespace SnapshotTools.Engine;
 /// before-image durable before the new data may reach the live file; syncing the store for every request would cost
 /// two fsyncs per write. Instead, the live writes to chunks preserved since the last store sync are held in memory
 /// (bounded by <see cref="WriteBackLimit"/>) and the store is synced once for all of them, then the held chunks are
-/// written (<see cref="DrainPendingCore"/>). Held writes are acknowledged writes that are not yet durable, exactly
-/// like any write before Flush: a crash loses them or keeps them, never tears a snapshot.
+/// written. Held writes are acknowledged writes that are not yet durable, exactly like any write before Flush: a crash
+/// loses them or keeps them, never tears a snapshot.
 /// </summary>
+/// <remarks>
+/// The window is double-buffered. Writers fill one half (<c>_filling</c>); when it holds half the limit, it becomes the
+/// syncing half and a background drain syncs the stores and then writes its held chunks, each under its chunk's stripe
+/// lock, while writers go on filling the other half. Every image in the syncing half was added after its record's
+/// append returned, and so before the drain's sync began: the sync covers it. A failed background drain leaves its
+/// images held; the next drain (a writer's, or any structural operation's) retries synchronously and reports the error.
+/// </remarks>
 public sealed partial class Volume
 {
     /// <summary>The default bound of held copy-on-write chunks (64 MiB).</summary>
     public const long DefaultWriteBackBytes = 64L * 1024 * 1024;
 
     private readonly object _pendingGate = new();
-    private readonly Dictionary<long, byte[]> _pending = new();
-    private long _pendingBytes;
+    private readonly object _swapGate = new();
+    private Dictionary<long, byte[]> _filling = new();
+    private Dictionary<long, byte[]> _syncing = new();
+    private long _fillingBytes;
+    private long _syncingBytes;
+    private Task? _drainTask;
     private long _writeBackLimit = DefaultWriteBackBytes;
 
     /// <summary>
@@ -44,13 +57,16 @@ public sealed partial class Volume
         }
     }
 
-    private bool HasPending => Interlocked.Read(ref _pendingBytes) > 0;
+    private bool HasPending => Interlocked.Read(ref _fillingBytes) > 0 || Interlocked.Read(ref _syncingBytes) > 0;
+
+    /// <summary>Whether the filling half holds enough to hand to a background drain.</summary>
+    private bool WindowFull => Interlocked.Read(ref _fillingBytes) >= Math.Max(1, _writeBackLimit / 2);
 
     private bool TryGetPending(long c, out byte[] image)
     {
         lock (_pendingGate)
         {
-            return _pending.TryGetValue(c, out image!);
+            return _filling.TryGetValue(c, out image!) || _syncing.TryGetValue(c, out image!);
         }
     }
 
@@ -58,9 +74,9 @@ public sealed partial class Volume
     {
         lock (_pendingGate)
         {
-            if (_pending.TryAdd(c, image))
+            if (!_syncing.ContainsKey(c) && _filling.TryAdd(c, image))
             {
-                Interlocked.Add(ref _pendingBytes, image.Length);
+                Interlocked.Add(ref _fillingBytes, image.Length);
             }
         }
     }
@@ -76,9 +92,32 @@ public sealed partial class Volume
         _live.Read(ChunkStart(c) + within, part);
     }
 
-    /// <summary>Syncs the stores, then writes every held chunk to the live file. Caller excludes all writers.</summary>
+    /// <summary>Waits for a background drain to end (its failure, if any, stays for the next drain to retry).</summary>
+    private void WaitForDrain()
+    {
+        Task? task = Volatile.Read(ref _drainTask);
+        if (task == null)
+        {
+            return;
+        }
+        try
+        {
+            task.GetAwaiter().GetResult();
+        }
+        catch (Exception)
+        {
+            // Its images are still held; whoever drains next syncs again and reports what fails.
+        }
+        Volatile.Write(ref _drainTask, null);
+    }
+
+    /// <summary>
+    /// Syncs the stores, then writes every held chunk to the live file. Caller excludes all writers (structure lock
+    /// held exclusively, or every stripe).
+    /// </summary>
     private void DrainPendingCore()
     {
+        WaitForDrain();
         // Records without held images (zero, unmapped, excluded chunks) must be durable before any metadata write
         // too, so the stores are synced whether or not anything is held (a clean store costs nothing).
         foreach (SnapshotState s in _snapshots)
@@ -92,7 +131,7 @@ public sealed partial class Volume
         KeyValuePair<long, byte[]>[] held;
         lock (_pendingGate)
         {
-            held = _pending.ToArray();
+            held = _syncing.Concat(_filling).ToArray();
         }
         Array.Sort(held, (x, y) => x.Key.CompareTo(y.Key));
         foreach (KeyValuePair<long, byte[]> pair in held)
@@ -104,32 +143,91 @@ public sealed partial class Volume
         }
         lock (_pendingGate)
         {
-            _pending.Clear();
-            Interlocked.Exchange(ref _pendingBytes, 0);
+            _syncing.Clear();
+            _filling.Clear();
+            Interlocked.Exchange(ref _syncingBytes, 0);
+            Interlocked.Exchange(ref _fillingBytes, 0);
         }
     }
 
-    /// <summary>Drains the window from a writer's thread (holding no stripe), when it is full.</summary>
+    /// <summary>
+    /// From a writer's thread (holding the structure lock shared and no stripe), when the filling half is full: hands
+    /// it to a background drain once the previous one has ended. After a failed background drain, drains
+    /// synchronously instead, so that the writer sees the error.
+    /// </summary>
     private void DrainPending()
+    {
+        lock (_swapGate)
+        {
+            if (!WindowFull)
+            {
+                return;
+            }
+            WaitForDrain();
+            if (Interlocked.Read(ref _syncingBytes) > 0)
+            {
+                // The last background drain failed: retry here, with every writer held off.
+                DrainSynchronously();
+                return;
+            }
+            PreservationLog[] logs = _snapshots.Select(s => s.Log).ToArray();
+            lock (_pendingGate)
+            {
+                (_syncing, _filling) = (_filling, _syncing);
+                Interlocked.Exchange(ref _syncingBytes, Interlocked.Exchange(ref _fillingBytes, 0));
+            }
+            Volatile.Write(ref _drainTask, Task.Run(() => DrainSyncing(logs)));
+        }
+    }
+
+    private void DrainSynchronously()
     {
         ulong all = LockStripes(0, _stripes.Length);
         try
         {
-            if (Interlocked.Read(ref _pendingBytes) >= Math.Max(1, _writeBackLimit))
-            {
-                try
-                {
-                    DrainPendingCore();
-                }
-                catch (IOException ex) when (SnapshotToolsException.IsDiskFull(ex) && ex is not SnapshotToolsException)
-                {
-                    throw SnapshotToolsException.DiskFull(_name, ex);
-                }
-            }
+            DrainPendingCore();
+        }
+        catch (IOException ex) when (SnapshotToolsException.IsDiskFull(ex) && ex is not SnapshotToolsException)
+        {
+            throw SnapshotToolsException.DiskFull(_name, ex);
         }
         finally
         {
             UnlockStripes(all);
+        }
+    }
+
+    /// <summary>The background drain of the syncing half: sync the stores, then write each held chunk under its stripe.</summary>
+    private void DrainSyncing(PreservationLog[] logs)
+    {
+        foreach (PreservationLog log in logs)
+        {
+            log.Flush();
+        }
+        long[] chunks;
+        lock (_pendingGate)
+        {
+            chunks = _syncing.Keys.ToArray();
+        }
+        Array.Sort(chunks);
+        foreach (long c in chunks)
+        {
+            object stripe = _stripes[(int)(c & 63)];
+            lock (stripe)
+            {
+                byte[] image;
+                lock (_pendingGate)
+                {
+                    image = _syncing[c];
+                }
+                // A writer holding this stripe cannot be changing the image now; after the write the file has it.
+                _live.Write(ChunkStart(c), image.AsSpan(0, (int)ChunkLength(c)));
+                lock (_pendingGate)
+                {
+                    _syncing.Remove(c);
+                    Interlocked.Add(ref _syncingBytes, -image.Length);
+                }
+            }
         }
     }
 }

@@ -96,7 +96,7 @@ public sealed partial class Volume
             {
                 UnlockStripes(stripes);
             }
-            if (Interlocked.Read(ref _pendingBytes) >= Math.Max(1, _writeBackLimit))
+            if (WindowFull)
             {
                 DrainPending();
             }

@@ -241,6 +241,7 @@ public sealed partial class Volume : IDisposable
             finally
             {
                 _disposed = true;
+                WaitForDrain();
                 foreach (SnapshotState s in _snapshots)
                 {
                     s.Log.Dispose();
@@ -600,6 +601,8 @@ public sealed partial class Volume : IDisposable
             _structure.ExitWriteLock();
             throw SnapshotToolsException.Closed(_name);
         }
+        // No structural change while a background drain still writes held chunks.
+        WaitForDrain();
     }
 
     private sealed class SnapshotState
