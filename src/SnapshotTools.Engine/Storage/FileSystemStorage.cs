@@ -131,6 +131,28 @@ public sealed class FileSystemStorage : IStorage
 
         private static bool s_noFallocate;
 
+        public void StartWriteback(long offset, long length)
+        {
+            if (!OperatingSystem.IsLinux() || s_noSyncFileRange)
+            {
+                return;
+            }
+            try
+            {
+                // SYNC_FILE_RANGE_WRITE: queue the dirty pages of the range for writeback and return.
+                _ = sync_file_range((int)_handle.DangerousGetHandle(), offset, length, 2);
+            }
+            catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
+            {
+                s_noSyncFileRange = true;
+            }
+        }
+
+        private static bool s_noSyncFileRange;
+
+        [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+        private static extern int sync_file_range(int fd, long offset, long nbytes, uint flags);
+
         [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
         private static extern int fallocate(int fd, int mode, long offset, long length);
 

@@ -52,4 +52,12 @@ public interface IStorageFile : IDisposable
     void Reserve(long offset, long length)
     {
     }
+
+    /// <summary>
+    /// Starts writing [offset, offset + length) back to the disk without waiting for it, so that a later
+    /// <see cref="Flush"/> has less to do. A hint only: it makes nothing durable, and implementations may ignore it.
+    /// </summary>
+    void StartWriteback(long offset, long length)
+    {
+    }
 }

@@ -29,6 +29,10 @@ public sealed partial class Volume
     private long _fillingBytes;
     private long _syncingBytes;
     private Task? _drainTask;
+    private readonly Stack<byte[]> _imagePool = new();
+
+    /// <summary>Tests set this: images returned to the pool are overwritten, so any use after return is caught.</summary>
+    internal static bool PoisonPooledImages { get; set; }
     private long _writeBackLimit = DefaultWriteBackBytes;
 
     /// <summary>
@@ -62,6 +66,76 @@ public sealed partial class Volume
     /// <summary>Whether the filling half holds enough to hand to a background drain.</summary>
     private bool WindowFull => Interlocked.Read(ref _fillingBytes) >= Math.Max(1, _writeBackLimit / 2);
 
+    /// <summary>
+    /// A chunk-size buffer for a held image, from the pool of drained ones: held images live long enough to be
+    /// promoted by the GC, and allocating one per copied chunk cost a quarter of the copy-on-write time in collections.
+    /// Its contents are stale; the caller overwrites all of it.
+    /// </summary>
+    private byte[] RentImage()
+    {
+        lock (_imagePool)
+        {
+            if (_imagePool.Count > 0)
+            {
+                return _imagePool.Pop();
+            }
+        }
+        return new byte[_chunkSize];
+    }
+
+    /// <summary>
+    /// Returns drained images to the pool: only images no longer reachable through the window. The pool keeps at most
+    /// half the window's bytes (one half's worth: what the next window takes from it).
+    /// </summary>
+    private void ReturnImages(IEnumerable<byte[]> images)
+    {
+        foreach (byte[] image in images)
+        {
+            if (!ReturnImage(image))
+            {
+                break;
+            }
+        }
+    }
+
+    private bool ReturnImage(byte[] image)
+    {
+        long cap = _writeBackLimit / 2 / _chunkSize + BatchChunks;
+        lock (_imagePool)
+        {
+            if (_imagePool.Count >= cap || image.Length != _chunkSize)
+            {
+                return false;
+            }
+            if (PoisonPooledImages)
+            {
+                // Tests: a pooled image that is still read or written anywhere shows up as 0xDB bytes.
+                image.AsSpan().Fill(0xDB);
+            }
+            _imagePool.Push(image);
+            return true;
+        }
+    }
+
+    /// <summary>Copies part of held chunk <paramref name="c"/> into <paramref name="part"/>, if it is held.</summary>
+    /// <remarks>The copy is made under the window's lock: a drained image may go back to the pool right after.</remarks>
+    private bool TryReadPending(long c, int within, Span<byte> part)
+    {
+        lock (_pendingGate)
+        {
+            if (_filling.TryGetValue(c, out byte[]? image) || _syncing.TryGetValue(c, out image))
+            {
+                image.AsSpan(within, part.Length).CopyTo(part);
+                return true;
+            }
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Gets the held image of chunk <paramref name="c"/> for a caller that holds the chunk's stripe lock (only that
+    /// lock keeps the image from being drained and reused while the caller uses it).
+    /// </summary>
     private bool TryGetPending(long c, out byte[] image)
     {
         lock (_pendingGate)
@@ -78,15 +152,20 @@ public sealed partial class Volume
             {
                 Interlocked.Add(ref _fillingBytes, image.Length);
             }
+            else
+            {
+                // Cannot happen (a chunk is preserved once per snapshot and the window drains before a new one);
+                // the image is simply not held.
+                return;
+            }
         }
     }
 
     /// <summary>Reads part of chunk <paramref name="c"/> of the live volume's data: the held image, or the file.</summary>
     private void ReadLiveFile(long c, int within, Span<byte> part)
     {
-        if (HasPending && TryGetPending(c, out byte[] image))
+        if (HasPending && TryReadPending(c, within, part))
         {
-            image.AsSpan(within, part.Length).CopyTo(part);
             return;
         }
         _live.Read(ChunkStart(c) + within, part);
@@ -148,6 +227,7 @@ public sealed partial class Volume
             Interlocked.Exchange(ref _syncingBytes, 0);
             Interlocked.Exchange(ref _fillingBytes, 0);
         }
+        ReturnImages(held.Select(pair => pair.Value));
     }
 
     /// <summary>
@@ -227,7 +307,14 @@ public sealed partial class Volume
                     _syncing.Remove(c);
                     Interlocked.Add(ref _syncingBytes, -image.Length);
                 }
+                ReturnImage(image);
             }
+        }
+        if (chunks.Length > 0)
+        {
+            // The window's live writes have to reach the disk by the next Flush anyway: start that now, in the
+            // background, rather than leave it all to the Flush.
+            _live.StartWriteback(ChunkStart(chunks[0]), ChunkStart(chunks[^1]) + _chunkSize - ChunkStart(chunks[0]));
         }
     }
 }

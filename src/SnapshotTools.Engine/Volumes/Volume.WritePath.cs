@@ -142,7 +142,7 @@ public sealed partial class Volume
             if (state == PreservedKind.Data)
             {
                 // The before-image doubles as the held image the live write goes into until the store is synced.
-                byte[] chunk = new byte[_chunkSize];
+                byte[] chunk = defer ? RentImage() : new byte[_chunkSize];
                 ReadLiveChunk(c, chunk);
                 ordinal = log.Append(c, state, chunk);
                 images[count] = chunk;
