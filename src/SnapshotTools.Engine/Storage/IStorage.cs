@@ -44,12 +44,4 @@ public interface IStorageFile : IDisposable
 
     /// <summary>Makes every completed write durable.</summary>
     void Flush();
-
-    /// <summary>
-    /// Reserves disk blocks for [offset, offset + length) without changing the file's length, so later writes there
-    /// need no block allocation. Best effort: implementations that cannot do it ignore the call.
-    /// </summary>
-    void Reserve(long offset, long length)
-    {
-    }
 }
