@@ -164,7 +164,7 @@ internal static class DeltaBench
             $"{(child != null ? "fresh child process" : "this process")}: GC heap +{gcMiB:F1} MiB, working set +{wsMiB:F1} MiB, Open took {p.OpenMs:F0} ms " +
             $"(in this process: GC heap +{(inProc.GcAfter - inProc.GcBefore) / (double)MiB:F1} MiB). Of the GC heap, {bitmapBytes / (double)MiB:F1} MiB are the " +
             $"in-use bitmaps (data + zero, 2 bits per chunk); the rest is {perRecord:F0} bytes per preserved chunk record " +
-            "(Dictionary<long,long> per snapshot); see 4b for the worst case."));
+            "(each snapshot's ChunkKindIndex: a hash table of 8-byte slots while sparse); see 4b for the worst case."));
     }
 
     internal sealed record Probe(long GcBefore, long GcAfter, long WsBefore, long WsAfter, double OpenMs)
@@ -326,7 +326,7 @@ internal static class DeltaBench
         double perRecord = (p.GcAfter - p.GcBefore - bitmapBytes) / (double)chunks;
         report.Add(new Row($"4b. Map memory, worst case: every chunk of a {Bytes(volumeSize)} volume preserved once (1 snapshot), MiB per TiB",
             $"{gcPerTiB:F0} MiB/TiB (GC heap); {wsPerTiB:F0} MiB/TiB (working set)", "-", "-", "< 64 MiB/TiB", gcPerTiB < 64 ? "yes" : "**no**",
-            $"{perRecord:F0} bytes per preserved chunk beyond the bitmaps; Open took {p.OpenMs / 1000:F1} s (it reads and checks every record); " +
+            $"{perRecord:F1} bytes per preserved chunk beyond the bitmaps (dense ChunkKindIndex: 3 bits a chunk = 0.4 bytes); Open took {p.OpenMs / 1000:F1} s (it reads and checks every record); " +
             $"set-up (WriteZeroes over the volume, fsyncs skipped until the close) {setup:F1} s"));
         Directory.Delete(volDir, recursive: true);
     }

@@ -10,7 +10,8 @@ namespace SnapshotTools.Engine.Tests;
 /// <summary>
 /// A flipped byte in each kind of metadata is detected and reported as <see cref="SnapshotErrorCode.CorruptMetadata"/>,
 /// never used silently: the two copies of <c>volume.meta</c> (one bad: the other is used; both bad: error), the
-/// preservation index header, a durable index record, and preserved data (detected when read).
+/// preservation index header, a durable index record, and preserved data or its CRC entry (detected when read).
+/// Offsets in the data files come from <see cref="SeedKit.DataOffset"/>: the chunk-addressed layout of format 2.
 /// </summary>
 public class CorruptionTests
 {
@@ -227,19 +228,39 @@ public class CorruptionTests
     }
 
     [Fact]
-    public void IndexRecordFlippedWhileOpen_DetectedOnRead()
+    public void IndexRecordFlippedWhileOpen_ReadsStayVerifiedAndTheNextOpenRefusesIt()
     {
         (MemoryStorage storage, Dictionary<string, byte[]> images) = Closed();
-        using Volume v = Volume.Open(storage);
-        // Record 1 of S1's store is chunk 1's before-image. The engine re-checks the record on every read of its data.
-        FlipByte(storage, Idx1, PreservationLog.HeaderLength + 1 * PreservationLog.RecordLength + 3);
-        var block = new byte[C];
-        Throws(SnapshotErrorCode.CorruptMetadata, () => v.ReadSnapshot("S1", 1 * C, block));
-        Throws(SnapshotErrorCode.CorruptMetadata, () => v.ReadSnapshot("S1", 0, new byte[8 * C]));
-        // What does not depend on the bad record still reads exactly.
-        v.ReadSnapshot("S1", 0, block);
-        Assert.Equal("v0", NameOf(block));
-        Assert.Equal(images["S2"], ReadAll(v, "S2"));
+        using (Volume v = Volume.Open(storage))
+        {
+            // Record 1 of S1's store is chunk 1's. An open volume reads preserved data by chunk and checks it against
+            // the chunk's CRC entry in the data file; the index record is not consulted again, so reads are exact.
+            FlipByte(storage, Idx1, PreservationLog.HeaderLength + 1 * PreservationLog.RecordLength + 3);
+            var block = new byte[C];
+            v.ReadSnapshot("S1", 1 * C, block);
+            Assert.Equal("v1", NameOf(block));
+            Assert.Equal(images["S1"], ReadAll(v, "S1"));
+            Assert.Equal(images["S2"], ReadAll(v, "S2"));
+        }
+        // The record is durable: the next open checks it and refuses the store.
+        SnapshotToolsException ex = Throws(SnapshotErrorCode.CorruptMetadata, () => Volume.Open(storage));
+        Assert.Contains(Idx1, ex.Message);
+        Assert.Contains("record 1", ex.Message);
+    }
+
+    [Fact]
+    public void IndexOfFormatVersion1_UnsupportedFormat()
+    {
+        // Version 1 addressed data by record ordinal; it was never deployed and there is no reader for it.
+        (MemoryStorage storage, _) = Closed();
+        byte[] idx = storage.ReadAllBytes(Idx1);
+        Assert.Equal(2u, BinaryPrimitives.ReadUInt32LittleEndian(idx.AsSpan(8)));
+        BinaryPrimitives.WriteUInt32LittleEndian(idx.AsSpan(8), 1);
+        BinaryPrimitives.WriteUInt32LittleEndian(idx.AsSpan(60), Crc32C.Compute(idx.AsSpan(0, 60)));
+        storage.WriteAllBytes(Idx1, idx);
+        SnapshotToolsException ex = Throws(SnapshotErrorCode.UnsupportedFormat, () => Volume.Open(storage));
+        Assert.Contains(Idx1, ex.Message);
+        Assert.Contains("version 1", ex.Message);
     }
 
     [Theory]
@@ -249,14 +270,41 @@ public class CorruptionTests
     public void PreservedDataFlippedByte_DetectedOnSnapshotRead(int within)
     {
         (MemoryStorage storage, Dictionary<string, byte[]> images) = Closed();
-        // Record 2 of S1's store: chunk 2's before-image v2, at 2 * C in the data file.
-        FlipByte(storage, Dat1, 2 * C + within);
+        // Record 2 of S1's store: chunk 2's before-image v2, in chunk 2's slot of the data file.
+        FlipByte(storage, Dat1, DataOffset(2) + within);
         using Volume v = Volume.Open(storage);
         var block = new byte[C];
         SnapshotToolsException ex = Throws(SnapshotErrorCode.CorruptMetadata, () => v.ReadSnapshot("S1", 2 * C, block));
         Assert.Contains("chunk 2", ex.Message);
         Throws(SnapshotErrorCode.CorruptMetadata, () => v.ReadSnapshot("S1", 2 * C + within, new byte[1]));
         Throws(SnapshotErrorCode.CorruptMetadata, () => ReadAll(v, "S1"));
+        AssertOnlyChunk2OfS1IsBad(v, images);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void PreservedCrcEntryFlippedByte_DetectedOnSnapshotRead(int within)
+    {
+        (MemoryStorage storage, Dictionary<string, byte[]> images) = Closed();
+        // Chunk 2's u32 CRC-32C entry in the CRC block at the start of its group (the data itself is intact).
+        Assert.Equal(Crc32C.Compute(Label("v2")), BinaryPrimitives.ReadUInt32LittleEndian(storage.ReadAllBytes(Dat1).AsSpan((int)CrcEntryOffset(2))));
+        FlipByte(storage, Dat1, CrcEntryOffset(2) + within);
+        using Volume v = Volume.Open(storage);
+        var block = new byte[C];
+        SnapshotToolsException ex = Throws(SnapshotErrorCode.CorruptMetadata, () => v.ReadSnapshot("S1", 2 * C, block));
+        Assert.Contains("chunk 2", ex.Message);
+        Assert.Contains(Dat1, ex.Message);
+        Throws(SnapshotErrorCode.CorruptMetadata, () => v.ReadSnapshot("S1", 2 * C + 7, new byte[1]));
+        Throws(SnapshotErrorCode.CorruptMetadata, () => ReadAll(v, "S1"));
+        AssertOnlyChunk2OfS1IsBad(v, images);
+    }
+
+    /// <summary>Chunk 2 of S1 is unreadable (corrupt); everything else reads exactly.</summary>
+    private static void AssertOnlyChunk2OfS1IsBad(Volume v, Dictionary<string, byte[]> images)
+    {
+        var block = new byte[C];
         // A full delta of S1 reads it as data: detected there too.
         VolumeDelta full = v.GetDelta(null, "S1");
         Throws(SnapshotErrorCode.CorruptMetadata, () => full.ReadData(2 * C, block));
@@ -274,7 +322,7 @@ public class CorruptionTests
     {
         (MemoryStorage storage, _) = Closed();
         // Record 0 of S2's store: chunk 1 as of S2 (a1). delta(S1, S2) reads chunk 1 from it.
-        FlipByte(storage, Dat2, 17);
+        FlipByte(storage, Dat2, DataOffset(1) + 17);
         using Volume v = Volume.Open(storage);
         VolumeDelta d = v.GetDelta("S1", "S2");
         Assert.Equal(new[] { new DeltaExtent(0, 3 * C, ExtentKind.Data) }, d.ToArray());
@@ -292,7 +340,7 @@ public class CorruptionTests
     public void PreservedDataFlippedByte_ExportFailsAndLeavesNoImage()
     {
         (MemoryStorage storage, _) = Closed();
-        FlipByte(storage, Dat1, 5);
+        FlipByte(storage, Dat1, DataOffset(0) + 5);
         using var folder = new TempFolder();
         string image = folder.Sub("s1.img");
         using Volume v = Volume.Open(storage);
@@ -307,7 +355,7 @@ public class CorruptionTests
     {
         (MemoryStorage storage, Dictionary<string, byte[]> images) = Closed();
         byte[] dat = storage.ReadAllBytes(Dat1);
-        storage.WriteAllBytes(Dat1, dat.AsSpan(0, 2 * C + 10).ToArray());
+        storage.WriteAllBytes(Dat1, dat.AsSpan(0, (int)DataOffset(2) + 10).ToArray());
         using Volume v = Volume.Open(storage);
         Throws(SnapshotErrorCode.CorruptMetadata, () => v.ReadSnapshot("S1", 2 * C, new byte[C]));
         var block = new byte[C];
@@ -351,7 +399,7 @@ public class CorruptionTests
     {
         (MemoryStorage storage, Dictionary<string, byte[]> images) = Closed();
         // S1's before-image of chunk 1 (record 1) is corrupt; chunk 0 (record 0) is fine and would be restored first.
-        FlipByte(storage, Dat1, 1 * C + 5);
+        FlipByte(storage, Dat1, DataOffset(1) + 5);
         using (Volume v = Volume.Open(storage))
         {
             Throws(SnapshotErrorCode.CorruptMetadata, () => v.Rollback("S1"));
@@ -376,7 +424,7 @@ public class CorruptionTests
     {
         (MemoryStorage storage, Dictionary<string, byte[]> images) = Closed();
         // S1 reads chunk 3 through S2's store (record 1: v3); deleting S2 must move it, and finds it corrupt.
-        FlipByte(storage, Dat2, 1 * C + 9);
+        FlipByte(storage, Dat2, DataOffset(3) + 9);
         using Volume v = Volume.Open(storage);
         Throws(SnapshotErrorCode.CorruptMetadata, () => v.DeleteSnapshot("S2"));
         Assert.Equal(new[] { "S1", "S2" }, v.Snapshots.Select(s => s.Name).ToArray());

@@ -331,10 +331,14 @@ public class ErrorTests
         (MemoryStorage storage, Volume v, byte[] oldImage, byte[] newImage, byte[] live) = FullDisk();
         using (v)
         {
-            // Room for exactly one more before-image and its record: the first chunk of the batch is preserved, the
-            // second is not, and the write as a whole fails before it touches the live volume.
-            storage.CapacityBytes = storage.UsedBytes + C + PreservationLogRecordLength;
+            // "new"'s data file ends after chunk 0's slot. Room for the slots of chunks 2 and 3 (the file grows to
+            // the end of chunk 3's slot; memory storage counts a file's length, sparse or not) but not for their
+            // records: the batch's data and CRC entries reach the store, its index write fails, and the write as a
+            // whole fails before it touches the live volume. Nothing refers to the orphaned slots.
+            storage.CapacityBytes = storage.UsedBytes + (DataOffset(4) - DataOffset(1));
             Throws(SnapshotErrorCode.DiskFull, () => v.Write(2 * C, Label("w2").Concat(Label("w3")).ToArray()));
+            Assert.Equal("0:v0", Store(storage, 2));
+            Assert.Equal("v3", NameOf(storage.ReadAllBytes(SnapshotTools.Engine.Snapshots.PreservationLog.DataName(2)).AsSpan((int)DataOffset(3), C)));
             Assert.Equal(live, ReadAll(v, null));
             Assert.Equal(newImage, ReadAll(v, "new"));
             Assert.Equal(oldImage, ReadAll(v, "old"));
@@ -424,9 +428,11 @@ public class ErrorTests
         {
             (MemoryStorage storage, Volume v, byte[] oldImage, byte[] newImage, byte[] live) = FullDisk();
             // Rolling back to "old" rewrites chunks 0 and 4-7; each rewrite is a copy-on-write into "new"'s store
-            // (chunk 0 excepted: it is preserved already). Room for one: the rollback stops half way.
-            storage.CapacityBytes = storage.UsedBytes + C + PreservationLogRecordLength;
+            // (chunk 0 excepted: it is preserved already), one chunk at a time. Room for chunk 4 (its slot and its
+            // record) only: the rollback stops half way.
+            storage.CapacityBytes = storage.UsedBytes + (DataOffset(5) - DataOffset(1)) + PreservationLogRecordLength;
             Throws(SnapshotErrorCode.DiskFull, () => v.Rollback("old"));
+            Assert.Equal(new[] { 0L, 4L }, Records(storage, 2).Select(r => r.Chunk).ToArray());
             Assert.Equal(oldImage, ReadAll(v, "old"));
             Assert.Equal(newImage, ReadAll(v, "new"));
             storage.CapacityBytes = long.MaxValue;

@@ -430,7 +430,7 @@ public class Seed002ScenarioTests
         v.Write(5 * C, Label("Y"));
         List<IndexRecord> records = Records(storage, 1);
         Assert.Equal(new[] { (2L, PreservedKind.Data) }, records.Select(r => (r.Chunk, r.Kind)).ToArray());
-        byte[] preserved = storage.ReadAllBytes(PreservationLog.DataName(1)).AsSpan(0, Coarse).ToArray();
+        byte[] preserved = storage.ReadAllBytes(PreservationLog.DataName(1)).AsSpan((int)DataOffset(2, Coarse), Coarse).ToArray();
         Assert.Equal("E0", NameOf(preserved.AsSpan(0, C)));
         Assert.Equal("0", NameOf(preserved.AsSpan(C, C)));
         Assert.Equal(new[] { new DeltaExtent(4 * C, Coarse, ExtentKind.Data) }, v.GetDelta("S1", null).ToArray());

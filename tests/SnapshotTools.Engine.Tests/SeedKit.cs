@@ -203,7 +203,7 @@ internal static class SeedKit
             if (r.Kind == PreservedKind.Data)
             {
                 var data = new byte[C];
-                long at = r.Ordinal * C;
+                long at = DataOffset(r.Chunk);
                 if (at < dat.Length)
                 {
                     dat.AsSpan((int)at, (int)Math.Min(C, dat.Length - at)).CopyTo(data);
@@ -217,6 +217,16 @@ internal static class SeedKit
         }
         return string.Join(" ", items);
     }
+
+    /// <summary>
+    /// Where chunk <paramref name="chunk"/>'s slot lies in <c>snap-SEQ.dat</c> at chunk size <paramref name="chunkSize"/>
+    /// (format version 2, docs/store-format.md): groups of 1024 chunks, each a 4096-byte CRC block then the slots.
+    /// Written out here rather than taken from the engine, so a change of layout fails the tests that rely on it.
+    /// </summary>
+    public static long DataOffset(long chunk, int chunkSize = C) => chunk / 1024 * (4096 + 1024L * chunkSize) + 4096 + chunk % 1024 * chunkSize;
+
+    /// <summary>Where chunk <paramref name="chunk"/>'s u32 CRC-32C entry lies in <c>snap-SEQ.dat</c>.</summary>
+    public static long CrcEntryOffset(long chunk, int chunkSize = C) => chunk / 1024 * (4096 + 1024L * chunkSize) + 4 * (chunk % 1024);
 
     /// <summary>Whether the bytes of <paramref name="block"/> occur anywhere in the data files of the preservation stores.</summary>
     public static bool AnyStoreHolds(MemoryStorage storage, byte[] block)

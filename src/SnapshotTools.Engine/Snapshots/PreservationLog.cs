@@ -1,5 +1,7 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using SnapshotTools.Engine.Format;
+using SnapshotTools.Engine.Maps;
 using SnapshotTools.Engine.Storage;
 
 namespace SnapshotTools.Engine.Snapshots;
@@ -25,15 +27,21 @@ internal enum PreservedKind : byte
 /// the change map of the interval from this snapshot to the next one (or to the live volume).
 /// </summary>
 /// <remarks>
-/// Two files per snapshot. <c>snap-SEQ.idx</c>: a 64-byte header, then fixed 32-byte records, one per chunk. Record
-/// <c>i</c>'s data (when it has data) is chunk-size bytes at offset <c>i * chunkSize</c> of <c>snap-SEQ.dat</c>.
-/// A record and its data are made durable (fsync) before the live chunk they protect is overwritten, so a record
-/// that fails its checksums after a crash protected a write that never happened and can be dropped.
+/// Two files per snapshot (format version 2, docs/store-format.md). <c>snap-SEQ.idx</c>: a 64-byte header, then an
+/// append-only log of fixed 32-byte records, one per chunk. <c>snap-SEQ.dat</c>: a sparse file addressed by chunk,
+/// not by record: chunks are grouped <see cref="GroupChunks"/> to a group, and each group is a
+/// <see cref="CrcBlockLength"/>-byte block of CRC-32C entries (one u32 per chunk of the group, at
+/// <c>4 * (chunk % G)</c>) followed by the group's chunk slots. A chunk's data and its CRC entry are written together
+/// and become durable with the data file's fsync; every read of preserved data is checked against the entry.
+/// A record and its data are made durable before the live chunk they protect is overwritten, so a record that fails
+/// its checksums after a crash protected a write that never happened and can be dropped.
+/// In memory only a <see cref="ChunkKindIndex"/> (chunk -> kind) is kept, no record positions.
 /// <code>
-/// header: 00-07 magic "STPRIDX1" | 08-11 version u32 | 12-15 chunkSize u32 | 16-31 volumeId | 32-47 snapshotId
+/// header: 00-07 magic "STPRIDX1" | 08-11 version u32 (2) | 12-15 chunkSize u32 | 16-31 volumeId | 32-47 snapshotId
 ///         48-55 snapshot sequence u64 | 56-59 reserved | 60-63 CRC-32C of 00-59
 /// record: 00-07 chunk u64 | 08-15 ordinal u64 | 16 kind u8 | 17-19 reserved | 20-23 data CRC-32C u32
 ///         24-27 salt u32 (CRC-32C of the snapshot id) | 28-31 CRC-32C of 00-27
+/// data:   group g at g * (4096 + G * chunkSize): 4096-byte CRC block (u32 per chunk), then G chunk slots
 /// </code>
 /// </remarks>
 internal sealed class PreservationLog : IDisposable
@@ -41,7 +49,13 @@ internal sealed class PreservationLog : IDisposable
     public const int HeaderLength = 64;
     public const int RecordLength = 32;
     public const ulong Magic = 0x3158444952505453; // "STPRIDX1"
-    public const int Version = 1;
+    public const int Version = 2;
+
+    /// <summary>Chunks per group of the data file.</summary>
+    public const int GroupChunks = 1024;
+
+    /// <summary>Bytes of the CRC block that starts each group of the data file (a u32 per chunk).</summary>
+    public const int CrcBlockLength = 4 * GroupChunks;
 
     private const int H_MAGIC = 0;       // 00-07 [u64]
     private const int H_VERSION = 8;     // 08-11 [u32]
@@ -58,18 +72,19 @@ internal sealed class PreservationLog : IDisposable
     private const int R_SALT = 24;       // 24-27 [u32]
     private const int R_CRC = 28;        // 28-31 [u32]
 
+    private const int CrcEntryLength = 4;
+    private const int StackRecords = 64;
+
     private readonly object _gate = new();
     private readonly IStorageFile _index;
     private readonly IStorageFile _data;
-    private readonly Dictionary<long, long> _map; // chunk -> (ordinal << 8) | kind
+    private readonly ChunkKindIndex _map;
     private readonly uint _salt;
     private long _next;
     private volatile bool _unsynced;
-    private long _reserved;
-    private const long ReserveStep = 64L * 1024 * 1024;
     private readonly object _flushGate = new();
 
-    private PreservationLog(long sequence, Guid snapshotId, int chunkSize, IStorageFile index, IStorageFile data, Dictionary<long, long> map, long next)
+    private PreservationLog(long sequence, Guid snapshotId, int chunkSize, IStorageFile index, IStorageFile data, ChunkKindIndex map, long next)
     {
         Sequence = sequence;
         SnapshotId = snapshotId;
@@ -99,8 +114,8 @@ internal sealed class PreservationLog : IDisposable
         }
     }
 
-    /// <summary>Gets the number of chunks this log holds a record for.</summary>
-    public int ChunkCount
+    /// <summary>Gets the number of chunks this log holds a published record for.</summary>
+    public long ChunkCount
     {
         get
         {
@@ -111,12 +126,36 @@ internal sealed class PreservationLog : IDisposable
         }
     }
 
+    /// <summary>Gets whether the in-memory index uses its dense form (for tests and measurements).</summary>
+    internal bool IsIndexDense
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _map.IsDense;
+            }
+        }
+    }
+
     public static string IndexName(long sequence) => $"snap-{sequence:D8}.idx";
 
     public static string DataName(long sequence) => $"snap-{sequence:D8}.dat";
 
-    /// <summary>Creates the empty log files of a new snapshot, durably.</summary>
-    public static PreservationLog Create(IStorage storage, Guid volumeId, Guid snapshotId, long sequence, int chunkSize)
+    /// <summary>Gets the byte offset of chunk <paramref name="chunk"/>'s slot in the data file.</summary>
+    public static long DataOffset(long chunk, int chunkSize) =>
+        GroupStart(chunk, chunkSize) + CrcBlockLength + (chunk % GroupChunks) * chunkSize;
+
+    /// <summary>Gets the byte offset of chunk <paramref name="chunk"/>'s CRC-32C entry in the data file.</summary>
+    public static long CrcEntryOffset(long chunk, int chunkSize) =>
+        GroupStart(chunk, chunkSize) + CrcEntryLength * (chunk % GroupChunks);
+
+    private static long GroupStart(long chunk, int chunkSize) =>
+        (chunk / GroupChunks) * (CrcBlockLength + (long)GroupChunks * chunkSize);
+
+    /// <summary>Creates the empty log files of a new snapshot, durably. <paramref name="chunks"/> is the snapshot's
+    /// chunk count: records name chunks below it (it sizes the in-memory index).</summary>
+    public static PreservationLog Create(IStorage storage, Guid volumeId, Guid snapshotId, long sequence, int chunkSize, long chunks)
     {
         IStorageFile index = storage.Open(IndexName(sequence), create: true);
         IStorageFile data = storage.Open(DataName(sequence), create: true);
@@ -134,16 +173,19 @@ internal sealed class PreservationLog : IDisposable
         index.Write(0, h);
         index.Flush();
         data.Flush();
-        return new PreservationLog(sequence, snapshotId, chunkSize, index, data, new Dictionary<long, long>(), 0);
+        return new PreservationLog(sequence, snapshotId, chunkSize, index, data, new ChunkKindIndex(chunks), 0);
     }
 
     /// <summary>
     /// Opens a log. Records below <paramref name="durableCount"/> were durable at the last metadata write and must
     /// be valid; a bad one is corruption. Records above it may have been torn by a crash: those that fail their
-    /// checksums (record or data) are counted in <paramref name="discarded"/> and overwritten with void records.
+    /// checks (record checksum, or for data records the data against the record's CRC and the chunk's CRC entry) are
+    /// counted in <paramref name="discarded"/> and overwritten with void records. <paramref name="chunks"/> is the
+    /// snapshot's chunk count (it sizes the in-memory index).
     /// </summary>
-    /// <exception cref="SnapshotToolsException">A header or durable record is corrupt.</exception>
-    public static PreservationLog Open(IStorage storage, Guid volumeId, Guid snapshotId, long sequence, int chunkSize, long durableCount, out int discarded)
+    /// <exception cref="SnapshotToolsException">A file is missing, a header or durable record is corrupt, or the
+    /// index has another format version (<see cref="SnapshotErrorCode.UnsupportedFormat"/>).</exception>
+    public static PreservationLog Open(IStorage storage, Guid volumeId, Guid snapshotId, long sequence, int chunkSize, long chunks, long durableCount, out int discarded)
     {
         string indexName = IndexName(sequence);
         if (!storage.Exists(indexName) || !storage.Exists(DataName(sequence)))
@@ -170,8 +212,9 @@ internal sealed class PreservationLog : IDisposable
                 throw SnapshotToolsException.Corrupt(where, "wrong magic");
             }
             int version = (int)BinaryPrimitives.ReadUInt32LittleEndian(h.Slice(H_VERSION));
-            if (version > Version)
+            if (version != Version)
             {
+                // Version 1 (ordinal-addressed data) was never deployed; there is no reader for it.
                 throw SnapshotToolsException.Unsupported(where, version);
             }
             if (BinaryPrimitives.ReadUInt32LittleEndian(h.Slice(H_CHUNKSIZE)) != chunkSize
@@ -188,10 +231,11 @@ internal sealed class PreservationLog : IDisposable
                 throw SnapshotToolsException.Corrupt(where, $"{durableCount} records were durable but only {count} are present");
             }
             uint salt = SaltOf(snapshotId);
-            var map = new Dictionary<long, long>();
+            var map = new ChunkKindIndex(chunks);
             var voids = new List<long>();
             byte[] records = new byte[Math.Min(count, 8192) * RecordLength];
             byte[] chunk = Array.Empty<byte>();
+            Span<byte> entry = stackalloc byte[CrcEntryLength];
             for (long start = 0; start < count; start += 8192)
             {
                 int n = (int)Math.Min(8192, count - start);
@@ -205,15 +249,20 @@ internal sealed class PreservationLog : IDisposable
                     string? problem = CheckRecord(r, ordinal, salt, out long chunkIndex, out PreservedKind kind, out uint dataCrc);
                     if (problem == null && kind == PreservedKind.Data && !durable)
                     {
-                        // Not known durable: its data may have been torn by the crash, so check it now.
+                        // Not known durable: its data or CRC entry may have been torn by the crash, so check both now.
                         if (chunk.Length == 0)
                         {
                             chunk = new byte[chunkSize];
                         }
-                        data.Read(ordinal * chunkSize, chunk);
+                        data.Read(DataOffset(chunkIndex, chunkSize), chunk);
+                        data.Read(CrcEntryOffset(chunkIndex, chunkSize), entry);
                         if (Crc32C.Compute(chunk) != dataCrc)
                         {
                             problem = "data checksum mismatch";
+                        }
+                        else if (BinaryPrimitives.ReadUInt32LittleEndian(entry) != dataCrc)
+                        {
+                            problem = "the chunk's CRC entry does not match the record";
                         }
                     }
                     if (problem != null)
@@ -228,15 +277,17 @@ internal sealed class PreservationLog : IDisposable
                     if (kind != PreservedKind.Void)
                     {
                         // The first record of a chunk wins: a later duplicate can only come from a failed batch whose
-                        // live write never happened, so both hold the same before-image.
-                        map.TryAdd(chunkIndex, (ordinal << 8) | (long)kind);
+                        // live write never happened, so both hold the same before-image (in the same slot).
+                        map.TryAdd(chunkIndex, kind);
                     }
                 }
             }
             var log = new PreservationLog(sequence, snapshotId, chunkSize, index, data, map, count);
+            Span<byte> v = stackalloc byte[RecordLength];
             foreach (long ordinal in voids)
             {
-                log.WriteRecord(ordinal, 0, PreservedKind.Void, 0);
+                log.FillRecord(v, ordinal, 0, PreservedKind.Void, 0);
+                index.Write(HeaderLength + ordinal * RecordLength, v);
             }
             if (voids.Count > 0)
             {
@@ -260,56 +311,122 @@ internal sealed class PreservationLog : IDisposable
         return Crc32C.Compute(b);
     }
 
-    /// <summary>Returns whether the log holds a record for <paramref name="chunk"/>, and which.</summary>
-    public bool TryGet(long chunk, out PreservedKind kind, out long ordinal)
+    /// <summary>Returns whether the log holds a published record for <paramref name="chunk"/>, and its kind.</summary>
+    public bool TryGet(long chunk, out PreservedKind kind)
     {
-        long v;
-        bool found;
         lock (_gate)
         {
-            found = _map.TryGetValue(chunk, out v);
+            return _map.TryGet(chunk, out kind);
         }
-        kind = (PreservedKind)(v & 0xFF);
-        ordinal = v >> 8;
-        return found;
     }
 
     public bool Contains(long chunk)
     {
         lock (_gate)
         {
-            return _map.ContainsKey(chunk);
+            return _map.Contains(chunk);
         }
     }
 
     /// <summary>
-    /// Appends a record (and its data for <see cref="PreservedKind.Data"/>) without publishing it: it becomes visible
-    /// through <see cref="TryGet"/> only after <see cref="Flush"/> and <see cref="Publish"/>. Data must be exactly
-    /// one chunk. On failure nothing is consumed.
+    /// Appends one record (and its data for <see cref="PreservedKind.Data"/>, exactly one chunk) without publishing
+    /// it; see <see cref="AppendRange"/>.
     /// </summary>
-    public long Append(long chunk, PreservedKind kind, ReadOnlySpan<byte> data)
+    public void Append(long chunk, PreservedKind kind, ReadOnlySpan<byte> data)
     {
-        uint crc = kind == PreservedKind.Data ? Crc32C.Compute(data) : 0;
-        lock (_gate)
+        AppendRange(chunk, new ReadOnlySpan<PreservedKind>(in kind), data);
+    }
+
+    /// <summary>
+    /// Appends records for chunks <paramref name="firstChunk"/> .. + <c>kinds.Length - 1</c> without publishing them:
+    /// they become visible through <see cref="TryGet"/> only after <see cref="Flush"/> and <see cref="Publish"/>.
+    /// <c>kinds[i]</c> is the kind of chunk <c>firstChunk + i</c>, or <see cref="PreservedKind.Void"/> for no record.
+    /// <paramref name="data"/> holds <c>kinds.Length</c> chunk slots; slot i is used only when kinds[i] is data (it
+    /// may be empty when no kind is). Each run of consecutive data chunks goes out as one data write and one CRC-entry
+    /// write (split only where a group ends), and all records of the call as one index write. On failure no record is
+    /// consumed (data slots of chunks without a published record may have been written; nothing refers to them).
+    /// </summary>
+    /// <returns>The number of records appended.</returns>
+    /// <exception cref="ArgumentException">A kind is out of range, or <paramref name="data"/> is too short.</exception>
+    public int AppendRange(long firstChunk, ReadOnlySpan<PreservedKind> kinds, ReadOnlySpan<byte> data)
+    {
+        int n = kinds.Length;
+        int records = 0;
+        bool anyData = false;
+        for (int i = 0; i < n; i++)
         {
-            long ordinal = _next;
-            if (kind == PreservedKind.Data)
+            if (kinds[i] > PreservedKind.Excluded)
             {
-                long end = (ordinal + 1) * ChunkSize;
-                if (end > _reserved)
-                {
-                    // Reserve the store in large steps so copy-on-write does not allocate blocks chunk by chunk.
-                    long step = Math.Max(ReserveStep, ChunkSize);
-                    _data.Reserve(_reserved, end - _reserved + step);
-                    _reserved = end + step;
-                }
-                _data.Write(ordinal * ChunkSize, data);
+                throw new ArgumentException($"Unknown record kind {(int)kinds[i]}.", nameof(kinds));
             }
-            WriteRecord(ordinal, chunk, kind, crc);
-            _next = ordinal + 1;
-            // Only after the writes: a flush that clears the flag before this point has to be followed by ours.
-            _unsynced = true;
-            return ordinal;
+            if (kinds[i] != PreservedKind.Void)
+            {
+                records++;
+            }
+            anyData |= kinds[i] == PreservedKind.Data;
+        }
+        if (anyData && data.Length < (long)n * ChunkSize)
+        {
+            throw new ArgumentException($"{n} chunk slots need {(long)n * ChunkSize} bytes of data, not {data.Length}.", nameof(data));
+        }
+        if (records == 0)
+        {
+            return 0;
+        }
+        byte[]? rented = null;
+        Span<byte> crcs = n <= StackRecords ? stackalloc byte[StackRecords * CrcEntryLength] : (rented = ArrayPool<byte>.Shared.Rent(n * (CrcEntryLength + RecordLength)));
+        Span<byte> buffer = n <= StackRecords ? stackalloc byte[StackRecords * RecordLength] : rented.AsSpan(n * CrcEntryLength);
+        try
+        {
+            // Checksums outside the lock: the caller holds the chunks (stripe locks or the structure lock).
+            for (int i = 0; i < n; i++)
+            {
+                uint crc = kinds[i] == PreservedKind.Data ? Crc32C.Compute(data.Slice(i * ChunkSize, ChunkSize)) : 0;
+                BinaryPrimitives.WriteUInt32LittleEndian(crcs.Slice(i * CrcEntryLength), crc);
+            }
+            lock (_gate)
+            {
+                long ordinal = _next;
+                for (int i = 0; i < n;)
+                {
+                    if (kinds[i] != PreservedKind.Data)
+                    {
+                        i++;
+                        continue;
+                    }
+                    long groupEnd = ((firstChunk + i) / GroupChunks + 1) * GroupChunks;
+                    int j = i + 1;
+                    while (j < n && kinds[j] == PreservedKind.Data && firstChunk + j < groupEnd)
+                    {
+                        j++;
+                    }
+                    _data.Write(DataOffset(firstChunk + i, ChunkSize), data.Slice(i * ChunkSize, (j - i) * ChunkSize));
+                    _data.Write(CrcEntryOffset(firstChunk + i, ChunkSize), crcs.Slice(i * CrcEntryLength, (j - i) * CrcEntryLength));
+                    i = j;
+                }
+                int r = 0;
+                for (int i = 0; i < n; i++)
+                {
+                    if (kinds[i] != PreservedKind.Void)
+                    {
+                        uint crc = BinaryPrimitives.ReadUInt32LittleEndian(crcs.Slice(i * CrcEntryLength));
+                        FillRecord(buffer.Slice(r * RecordLength, RecordLength), ordinal + r, firstChunk + i, kinds[i], crc);
+                        r++;
+                    }
+                }
+                _index.Write(HeaderLength + ordinal * RecordLength, buffer.Slice(0, r * RecordLength));
+                _next = ordinal + r;
+                // Only after the writes: a flush that clears the flag before this point has to be followed by ours.
+                _unsynced = true;
+            }
+            return records;
+        }
+        finally
+        {
+            if (rented != null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
         }
     }
 
@@ -339,63 +456,48 @@ internal sealed class PreservationLog : IDisposable
         }
     }
 
-    /// <summary>Makes an appended, flushed record visible.</summary>
-    public void Publish(long chunk, PreservedKind kind, long ordinal)
+    /// <summary>Makes an appended, flushed record visible (a chunk already published keeps its first record).</summary>
+    public void Publish(long chunk, PreservedKind kind)
     {
         lock (_gate)
         {
-            _map.TryAdd(chunk, (ordinal << 8) | (long)kind);
+            _map.TryAdd(chunk, kind);
         }
     }
 
-    /// <summary>Reads and verifies the data of record <paramref name="ordinal"/> for <paramref name="chunk"/>.</summary>
-    /// <exception cref="SnapshotToolsException">The record or its data fails its checksum.</exception>
-    public void ReadData(long chunk, long ordinal, Span<byte> buffer)
+    /// <summary>Reads the preserved data of <paramref name="chunk"/> (a published data record) into
+    /// <paramref name="buffer"/> (exactly one chunk) and verifies it against the chunk's CRC entry.</summary>
+    /// <exception cref="SnapshotToolsException">The data does not match its CRC entry.</exception>
+    public void ReadData(long chunk, Span<byte> buffer)
     {
-        Span<byte> r = stackalloc byte[RecordLength];
-        _index.Read(HeaderLength + ordinal * RecordLength, r);
-        string? problem = CheckRecord(r, ordinal, _salt, out long recordChunk, out PreservedKind kind, out uint dataCrc);
-        if (problem == null && (recordChunk != chunk || kind != PreservedKind.Data))
+        // No lock: a published chunk's slot and entry are never written again (only chunks without a published
+        // record are appended).
+        Span<byte> entry = stackalloc byte[CrcEntryLength];
+        _data.Read(CrcEntryOffset(chunk, ChunkSize), entry);
+        _data.Read(DataOffset(chunk, ChunkSize), buffer);
+        if (Crc32C.Compute(buffer) != BinaryPrimitives.ReadUInt32LittleEndian(entry))
         {
-            problem = "the record describes another chunk";
-        }
-        if (problem == null)
-        {
-            _data.Read(ordinal * ChunkSize, buffer);
-            if (Crc32C.Compute(buffer) != dataCrc)
-            {
-                problem = "data checksum mismatch";
-            }
-        }
-        if (problem != null)
-        {
-            throw SnapshotToolsException.Corrupt($"'{IndexName(Sequence)}'", $"preserved chunk {chunk} (record {ordinal}): {problem}");
+            throw SnapshotToolsException.Corrupt($"'{DataName(Sequence)}'", $"preserved chunk {chunk}: data checksum mismatch");
         }
     }
 
-    /// <summary>Returns the published records as (chunk, kind, ordinal), in no particular order.</summary>
-    public List<(long Chunk, PreservedKind Kind, long Ordinal)> Entries()
+    /// <summary>Returns the published records as (chunk, kind), in ascending chunk order.</summary>
+    public List<(long Chunk, PreservedKind Kind)> Entries()
+    {
+        var list = new List<(long, PreservedKind)>();
+        lock (_gate)
+        {
+            _map.CopyTo(list);
+        }
+        return list;
+    }
+
+    /// <summary>Sets, in <paramref name="target"/>, the bit of every published chunk below its bit count.</summary>
+    public void UnionInto(ChunkBitmap target)
     {
         lock (_gate)
         {
-            var list = new List<(long, PreservedKind, long)>(_map.Count);
-            foreach (KeyValuePair<long, long> pair in _map)
-            {
-                list.Add((pair.Key, (PreservedKind)(pair.Value & 0xFF), pair.Value >> 8));
-            }
-            return list;
-        }
-    }
-
-    /// <summary>Calls <paramref name="action"/> for each published chunk index.</summary>
-    public void ForEachChunk(Action<long> action)
-    {
-        lock (_gate)
-        {
-            foreach (long chunk in _map.Keys)
-            {
-                action(chunk);
-            }
+            _map.UnionInto(target);
         }
     }
 
@@ -443,12 +545,15 @@ internal sealed class PreservationLog : IDisposable
         {
             return $"unknown record kind {(int)kind}";
         }
+        if (chunk < 0 || chunk > (1L << 61) - 1)
+        {
+            return $"chunk index {chunk} is out of range";
+        }
         return null;
     }
 
-    private void WriteRecord(long ordinal, long chunk, PreservedKind kind, uint dataCrc)
+    private void FillRecord(Span<byte> r, long ordinal, long chunk, PreservedKind kind, uint dataCrc)
     {
-        Span<byte> r = stackalloc byte[RecordLength];
         r.Clear();
         BinaryPrimitives.WriteUInt64LittleEndian(r.Slice(R_CHUNK), (ulong)chunk);
         BinaryPrimitives.WriteUInt64LittleEndian(r.Slice(R_ORDINAL), (ulong)ordinal);
@@ -456,6 +561,5 @@ internal sealed class PreservationLog : IDisposable
         BinaryPrimitives.WriteUInt32LittleEndian(r.Slice(R_DATACRC), dataCrc);
         BinaryPrimitives.WriteUInt32LittleEndian(r.Slice(R_SALT), _salt);
         BinaryPrimitives.WriteUInt32LittleEndian(r.Slice(R_CRC), Crc32C.Compute(r.Slice(0, R_CRC)));
-        _index.Write(HeaderLength + ordinal * RecordLength, r);
     }
 }

@@ -111,26 +111,6 @@ public sealed class FileSystemStorage : IStorage
 
         public void Flush() => _flusher.Flush(flushToDisk: true);
 
-        public void Reserve(long offset, long length)
-        {
-            if (!OperatingSystem.IsLinux() || s_noFallocate)
-            {
-                return;
-            }
-            try
-            {
-                // FALLOC_FL_KEEP_SIZE: allocate without changing the length; errors (ENOSPC, EOPNOTSUPP) are ignored,
-                // the write that needs the space reports them.
-                _ = fallocate((int)_handle.DangerousGetHandle(), 1, offset, length);
-            }
-            catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
-            {
-                s_noFallocate = true;
-            }
-        }
-
-        private static bool s_noFallocate;
-
         public void StartWriteback(long offset, long length)
         {
             if (!OperatingSystem.IsLinux() || s_noSyncFileRange)
@@ -152,9 +132,6 @@ public sealed class FileSystemStorage : IStorage
 
         [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
         private static extern int sync_file_range(int fd, long offset, long nbytes, uint flags);
-
-        [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
-        private static extern int fallocate(int fd, int mode, long offset, long length);
 
         public void Dispose()
         {

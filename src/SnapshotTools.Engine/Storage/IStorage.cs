@@ -46,14 +46,6 @@ public interface IStorageFile : IDisposable
     void Flush();
 
     /// <summary>
-    /// Reserves disk blocks for [offset, offset + length) without changing the file's length, so later writes there
-    /// need no block allocation. Best effort: implementations that cannot do it ignore the call.
-    /// </summary>
-    void Reserve(long offset, long length)
-    {
-    }
-
-    /// <summary>
     /// Starts writing [offset, offset + length) back to the disk without waiting for it, so that a later
     /// <see cref="Flush"/> has less to do. A hint only: it makes nothing durable, and implementations may ignore it.
     /// </summary>

@@ -44,13 +44,7 @@ public sealed partial class Volume
         var changed = new ChunkBitmap(toChunks);
         for (int k = fromIndex; k < toIndex; k++)
         {
-            _snapshots[k].Log.ForEachChunk(c =>
-            {
-                if (c < toChunks)
-                {
-                    changed.Set(c);
-                }
-            });
+            _snapshots[k].Log.UnionInto(changed);
         }
         ChangeMap.MarkResized(changed, fromSize, toSize, _chunkSize);
         return changed;

@@ -134,9 +134,9 @@ public sealed partial class Volume
     {
         for (int attempt = 0; ; attempt++)
         {
-            if (Resolve(index, c, out PreservationLog? log, out PreservedKind kind, out long ordinal))
+            if (Resolve(index, c, out PreservationLog? log, out PreservedKind kind))
             {
-                ReadPreserved(log!, c, kind, ordinal, within, part, ref chunkBuffer);
+                ReadPreserved(log!, c, kind, within, part, ref chunkBuffer);
                 return;
             }
             if (c >= _dataMap.Count)
@@ -151,7 +151,7 @@ public sealed partial class Volume
             {
                 part.Clear();
             }
-            if (!Resolve(index, c, out _, out _, out _))
+            if (!Resolve(index, c, out _, out _))
             {
                 return;
             }
@@ -159,7 +159,7 @@ public sealed partial class Volume
         }
     }
 
-    private void ReadPreserved(PreservationLog log, long c, PreservedKind kind, long ordinal, int within, Span<byte> part, ref byte[]? chunkBuffer)
+    private void ReadPreserved(PreservationLog log, long c, PreservedKind kind, int within, Span<byte> part, ref byte[]? chunkBuffer)
     {
         if (kind != PreservedKind.Data)
         {
@@ -169,16 +169,16 @@ public sealed partial class Volume
         }
         chunkBuffer ??= ArrayPool<byte>.Shared.Rent(_chunkSize);
         Span<byte> chunk = chunkBuffer.AsSpan(0, _chunkSize);
-        log.ReadData(c, ordinal, chunk);
+        log.ReadData(c, chunk);
         chunk.Slice(within, part.Length).CopyTo(part);
     }
 
     /// <summary>Finds the first preservation record of chunk <paramref name="c"/> in snapshots index..newest.</summary>
-    private bool Resolve(int index, long c, out PreservationLog? log, out PreservedKind kind, out long ordinal)
+    private bool Resolve(int index, long c, out PreservationLog? log, out PreservedKind kind)
     {
         for (int k = index; k < _snapshots.Count; k++)
         {
-            if (_snapshots[k].Log.TryGet(c, out kind, out ordinal))
+            if (_snapshots[k].Log.TryGet(c, out kind))
             {
                 log = _snapshots[k].Log;
                 return true;
@@ -186,14 +186,13 @@ public sealed partial class Volume
         }
         log = null;
         kind = PreservedKind.Void;
-        ordinal = 0;
         return false;
     }
 
     /// <summary>The kind of chunk <paramref name="c"/> as of snapshot <paramref name="index"/> (or live when index is the count).</summary>
     private PreservedKind KindAsOf(int index, long c)
     {
-        if (Resolve(index, c, out _, out PreservedKind kind, out _))
+        if (Resolve(index, c, out _, out PreservedKind kind))
         {
             return kind;
         }

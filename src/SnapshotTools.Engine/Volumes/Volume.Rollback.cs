@@ -156,7 +156,7 @@ public sealed partial class Volume
         {
             for (int k = index; k < _snapshots.Count; k++)
             {
-                foreach ((long c, PreservedKind kind, long ordinal) in _snapshots[k].Log.Entries())
+                foreach ((long c, PreservedKind kind) in _snapshots[k].Log.Entries())
                 {
                     // The first record on the walk from the target toward the newest is the one the target reads.
                     if (c >= chunks || seen.Get(c))
@@ -168,7 +168,7 @@ public sealed partial class Volume
                     if (kind == PreservedKind.Data && !target.Protected.Covers(cs, Math.Min(_chunkSize, target.Info.Size - cs)))
                     {
                         cancellationToken.ThrowIfCancellationRequested();
-                        _snapshots[k].Log.ReadData(c, ordinal, buffer.AsSpan(0, _chunkSize));
+                        _snapshots[k].Log.ReadData(c, buffer.AsSpan(0, _chunkSize));
                     }
                 }
             }

@@ -35,7 +35,7 @@ public sealed partial class Volume
         PreservationLog log;
         try
         {
-            log = PreservationLog.Create(_storage, _volumeId, id, sequence, _chunkSize);
+            log = PreservationLog.Create(_storage, _volumeId, id, sequence, _chunkSize, ChunkCountFor(_size));
         }
         catch (IOException ex) when (SnapshotToolsException.IsDiskFull(ex) && ex is not SnapshotToolsException)
         {
@@ -284,40 +284,50 @@ public sealed partial class Volume
     }
 
     /// <summary>Moves the records of <paramref name="victim"/> that <paramref name="older"/> lacks into it.</summary>
+    /// <remarks>Runs of consecutive chunks (up to a write batch) are appended with one call each, so their data goes
+    /// out as one write per run.</remarks>
     private void MergeInto(SnapshotState older, SnapshotState victim, IProgress<OperationProgress>? progress, CancellationToken cancellationToken)
     {
         long limit = ChunkCountFor(older.Info.Size);
-        List<(long Chunk, PreservedKind Kind, long Ordinal)> entries = victim.Log.Entries();
-        entries.Sort((a, b) => a.Chunk.CompareTo(b.Chunk));
-        var moved = new List<(long Chunk, PreservedKind Kind, long Ordinal)>();
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(_chunkSize);
+        List<(long Chunk, PreservedKind Kind)> entries = victim.Log.Entries(); // ascending chunk order
+        var moved = new List<(long Chunk, PreservedKind Kind)>();
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(BatchChunks * _chunkSize);
+        var kinds = new PreservedKind[BatchChunks];
         try
         {
-            long done = 0;
-            foreach ((long chunk, PreservedKind kind, long ordinal) in entries)
+            long runFirst = -1;
+            int runLength = 0;
+            for (int e = 0; e < entries.Count; e++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                done++;
+                (long chunk, PreservedKind kind) = entries[e];
                 if (chunk >= limit || older.Log.Contains(chunk))
                 {
                     continue;
                 }
-                long newOrdinal;
+                if (runLength > 0 && (chunk != runFirst + runLength || runLength == BatchChunks))
+                {
+                    older.Log.AppendRange(runFirst, kinds.AsSpan(0, runLength), buffer.AsSpan(0, runLength * _chunkSize));
+                    runLength = 0;
+                }
+                if (runLength == 0)
+                {
+                    runFirst = chunk;
+                }
                 if (kind == PreservedKind.Data)
                 {
-                    Span<byte> data = buffer.AsSpan(0, _chunkSize);
-                    victim.Log.ReadData(chunk, ordinal, data);
-                    newOrdinal = older.Log.Append(chunk, kind, data);
+                    victim.Log.ReadData(chunk, buffer.AsSpan(runLength * _chunkSize, _chunkSize));
                 }
-                else
+                kinds[runLength++] = kind;
+                moved.Add((chunk, kind));
+                if (((e + 1) & 255) == 0)
                 {
-                    newOrdinal = older.Log.Append(chunk, kind, ReadOnlySpan<byte>.Empty);
+                    progress?.Report(new OperationProgress("Merging preserved chunks", e + 1, entries.Count));
                 }
-                moved.Add((chunk, kind, newOrdinal));
-                if ((done & 255) == 0)
-                {
-                    progress?.Report(new OperationProgress("Merging preserved chunks", done, entries.Count));
-                }
+            }
+            if (runLength > 0)
+            {
+                older.Log.AppendRange(runFirst, kinds.AsSpan(0, runLength), buffer.AsSpan(0, runLength * _chunkSize));
             }
             older.Log.Flush();
         }
@@ -331,9 +341,9 @@ public sealed partial class Volume
         }
         // Published only now: until the merge is complete (and durable) the older snapshot reads through the victim,
         // with identical results.
-        foreach ((long chunk, PreservedKind kind, long ordinal) in moved)
+        foreach ((long chunk, PreservedKind kind) in moved)
         {
-            older.Log.Publish(chunk, kind, ordinal);
+            older.Log.Publish(chunk, kind);
         }
         progress?.Report(new OperationProgress("Merging preserved chunks", entries.Count, entries.Count));
     }

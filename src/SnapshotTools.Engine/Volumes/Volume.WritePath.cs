@@ -104,10 +104,11 @@ public sealed partial class Volume
     }
 
     /// <summary>
-    /// Copy-on-write for the chunks of one batch that the newest snapshot has not preserved yet. With a write-back
-    /// window the records are published at once but synced later (<see cref="DrainPendingCore"/>): every data chunk
-    /// preserved here gets a held image, so its live write cannot reach the file before its before-image is durable.
-    /// Without one (limit 0) the store is synced here, before the live write.
+    /// Copy-on-write for the chunks of one batch that the newest snapshot has not preserved yet: their before-images
+    /// are read with one live read per run of data chunks and appended with one <see cref="PreservationLog.AppendRange"/>.
+    /// With a write-back window the records are published at once but synced later (<see cref="DrainPendingCore"/>):
+    /// every data chunk preserved here gets a held image, so its live write cannot reach the file before its
+    /// before-image is durable. Without one (limit 0) the store is synced here, before the live write.
     /// </summary>
     private void PreserveBatch(long b0, long b1, long start, long stop, ChangeKind kind)
     {
@@ -116,14 +117,21 @@ public sealed partial class Volume
             return;
         }
         SnapshotState newest = _snapshots[^1];
-        long limit = ChunkCountFor(newest.Info.Size);
         PreservationLog log = newest.Log;
-        bool defer = _writeBackLimit > 0;
-        Span<(long Chunk, PreservedKind Kind, long Ordinal)> appended = stackalloc (long, PreservedKind, long)[BatchChunks];
-        byte[]?[] images = new byte[]?[BatchChunks];
-        int count = 0;
-        for (long c = b0; c <= b1 && c < limit; c++)
+        int n = (int)(Math.Min(b1 + 1, ChunkCountFor(newest.Info.Size)) - b0);
+        if (n <= 0)
         {
+            return;
+        }
+        bool defer = _writeBackLimit > 0;
+        Span<PreservedKind> kinds = stackalloc PreservedKind[BatchChunks];
+        kinds = kinds.Slice(0, n);
+        int records = 0;
+        bool anyData = false;
+        for (int i = 0; i < n; i++)
+        {
+            long c = b0 + i;
+            kinds[i] = PreservedKind.Void;
             if (log.Contains(c))
             {
                 continue;
@@ -138,39 +146,92 @@ public sealed partial class Volume
             {
                 state = PreservedKind.Excluded;
             }
-            long ordinal;
-            if (state == PreservedKind.Data)
-            {
-                // The before-image doubles as the held image the live write goes into until the store is synced.
-                byte[] chunk = defer ? RentImage() : new byte[_chunkSize];
-                ReadLiveChunk(c, chunk);
-                ordinal = log.Append(c, state, chunk);
-                images[count] = chunk;
-            }
-            else
-            {
-                // Zero, unmapped and excluded chunks protect no bytes of the live file: only the in-use bits change,
-                // and those reach the disk in a metadata write, after the store is synced.
-                ordinal = log.Append(c, state, ReadOnlySpan<byte>.Empty);
-                images[count] = null;
-            }
-            appended[count++] = (c, state, ordinal);
+            // Zero, unmapped and excluded chunks protect no bytes of the live file: only the in-use bits change, and
+            // those reach the disk in a metadata write, after the store is synced.
+            kinds[i] = state;
+            records++;
+            anyData |= state == PreservedKind.Data;
         }
-        if (count == 0)
+        if (records == 0)
         {
             return;
         }
-        if (!defer)
+        byte[]? buffer = anyData ? ArrayPool<byte>.Shared.Rent(n * _chunkSize) : null;
+        try
         {
-            log.Flush();
-        }
-        for (int i = 0; i < count; i++)
-        {
-            if (defer && images[i] != null)
+            Span<byte> images = buffer == null ? Span<byte>.Empty : buffer.AsSpan(0, n * _chunkSize);
+            if (buffer != null)
             {
-                AddPending(appended[i].Chunk, images[i]!);
+                ReadBeforeImages(b0, kinds, images);
             }
-            log.Publish(appended[i].Chunk, appended[i].Kind, appended[i].Ordinal);
+            log.AppendRange(b0, kinds, images);
+            if (!defer)
+            {
+                log.Flush();
+            }
+            for (int i = 0; i < n; i++)
+            {
+                if (kinds[i] == PreservedKind.Void)
+                {
+                    continue;
+                }
+                if (defer && kinds[i] == PreservedKind.Data)
+                {
+                    // The held image the live write goes into until the store is synced starts as the before-image.
+                    byte[] image = RentImage();
+                    images.Slice(i * _chunkSize, _chunkSize).CopyTo(image);
+                    AddPending(b0 + i, image);
+                }
+                log.Publish(b0 + i, kinds[i]);
+            }
+        }
+        finally
+        {
+            if (buffer != null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reads the live content of the data chunks among <paramref name="kinds"/> (chunk <c>b0 + i</c> into slot i of
+    /// <paramref name="images"/>, zero-padded past the volume end): one file read per run of consecutive data chunks,
+    /// then any held write-back image laid over its chunk. Caller holds the chunks' stripes.
+    /// </summary>
+    private void ReadBeforeImages(long b0, ReadOnlySpan<PreservedKind> kinds, Span<byte> images)
+    {
+        bool held = HasPending;
+        for (int i = 0; i < kinds.Length;)
+        {
+            if (kinds[i] != PreservedKind.Data)
+            {
+                i++;
+                continue;
+            }
+            int j = i + 1;
+            while (j < kinds.Length && kinds[j] == PreservedKind.Data)
+            {
+                j++;
+            }
+            long cs = ChunkStart(b0 + i);
+            Span<byte> run = images.Slice(i * _chunkSize, (j - i) * _chunkSize);
+            int inside = (int)Math.Min(run.Length, _size - cs);
+            _live.Read(cs, run.Slice(0, inside));
+            run.Slice(inside).Clear();
+            if (held)
+            {
+                for (int k = i; k < j; k++)
+                {
+                    if (TryGetPending(b0 + k, out byte[] image))
+                    {
+                        int len = (int)ChunkLength(b0 + k);
+                        image.AsSpan(0, len).CopyTo(images.Slice(k * _chunkSize));
+                        images.Slice(k * _chunkSize + len, _chunkSize - len).Clear();
+                    }
+                }
+            }
+            i = j;
         }
     }
 
@@ -281,14 +342,6 @@ public sealed partial class Volume
 
     private PreservedKind LiveKind(long c) =>
         _dataMap.Get(c) ? PreservedKind.Data : _zeroMap.Get(c) ? PreservedKind.Zero : PreservedKind.Unmapped;
-
-    /// <summary>Reads chunk <paramref name="c"/> of the live file as a whole chunk, zero-padded past the volume end.</summary>
-    private void ReadLiveChunk(long c, Span<byte> chunk)
-    {
-        int len = (int)ChunkLength(c);
-        ReadLiveFile(c, 0, chunk.Slice(0, len));
-        chunk.Slice(len).Clear();
-    }
 
     private ulong LockStripes(long b0, long b1)
     {

@@ -396,7 +396,7 @@ public sealed partial class Volume : IDisposable
         foreach (SnapshotRecord record in meta.Snapshots)
         {
             PreservationLog log = PreservationLog.Open(_storage, _volumeId, record.Id, record.Sequence, _chunkSize,
-                record.DurableRecords, out int torn);
+                ChunkCountFor(record.Size), record.DurableRecords, out int torn);
             discarded += torn;
             _snapshots.Add(new SnapshotState(ToInfo(record), log, RangeSet.Create(record.ProtectedRanges)));
         }
