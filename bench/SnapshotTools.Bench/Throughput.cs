@@ -133,7 +133,6 @@ internal static class Throughput
         var plainA = new Series { Bytes = cow.Bytes };
         var steadySnap = new Series { Bytes = cow.Bytes };
         var plainB = new Series { Bytes = cow.Bytes };
-        var bound = new Series { Bytes = cow.Bytes };
         using (Volume volume = Volume.Create(Path.Combine(dir, "vol"), new VolumeCreateOptions { Size = c.Region }))
         using (PlainFile file = PlainFile.CreatePreallocated(Path.Combine(dir, "plain.dat"), c.Region, buffer))
         {
@@ -160,7 +159,6 @@ internal static class Throughput
                     plainB.Add(Pass(file.Write, file.Flush, c.Region, buffer, io, io));
                     steadySnap.Add(Pass(volume.Write, volume.Flush, c.Region, buffer, io, io));
                 }
-                bound.Add(TwoWritesPass(Path.Combine(dir, "fresh.dat"), file, c.Region, buffer, io));
                 // Not timed: the snapshot is the only one, so deleting it just drops its files.
                 volume.DeleteSnapshot($"rep-{r}");
             }
@@ -170,10 +168,7 @@ internal static class Throughput
         Print("RandomAccess.Write", plainA);
         Print("Volume.Write, snapshot present", steadySnap);
         Print("RandomAccess.Write", plainB);
-        Print("two writes: fresh file + overwrite", bound);
         double r1 = Ratio(cow, plainA, true);
-        double rBound = Ratio(bound, plainA, true);
-        double rVsBound = Ratio(cow, bound, true);
         double r1b = Ratio(cow, plainA, false);
         double r2 = Ratio(steadySnap, plainB, true);
         double perBatchMs = Stats.Median(cow.Write) * 1000 / (c.Region / MiB);
@@ -181,34 +176,6 @@ internal static class Throughput
             $"{r1:F2}", ">= 0.3", Met(r1, 0.3), $"write loop only: ratio {r1b:F2} ({cow.MiBps(false):F0} vs {plainA.MiBps(false):F0} MiB/s); {perBatchMs:F2} ms per 1 MiB Volume.Write (16 chunks copied; stores synced in the background once per half window)"));
         report.Add(new Row("2b. Steady state with a snapshot present (chunks already preserved), 1 MiB, incl. Flush", $"{steadySnap.MiBps(true):F0} MiB/s", $"{plainB.MiBps(true):F0} MiB/s",
             $"{r2:F2}", "(info; goal 1 applies)", r2 >= 0.9 ? "yes" : "**no**", ""));
-        report.Add(new Row("2z. Bound for a fresh store on this file system: the two writes copy-on-write must make (the region into a new file + the plain overwrite, both fsynced; no read, no checksum, no ordering) vs the plain overwrite", $"{bound.MiBps(true):F0} MiB/s", $"{plainA.MiBps(true):F0} MiB/s",
-            $"{rBound:F2}", "(bound)", "", $"the engine's row 2 is {rVsBound:F2} of this bound (median of paired reps)"));
-    }
-
-    /// <summary>
-    /// What copy-on-write into a fresh store cannot do without: write the region once into a new file and once over
-    /// the plain (already written) file, and fsync both. Nothing is read, checksummed or ordered.
-    /// </summary>
-    private static (double Write, double Flush) TwoWritesPass(string freshPath, PlainFile plain, long region, byte[] buffer, int io)
-    {
-        using PlainFile fresh = PlainFile.CreateEmpty(freshPath);
-        fresh.Flush();
-        long t0 = Stopwatch.GetTimestamp();
-        for (long off = 0; off + io <= region; off += io)
-        {
-            fresh.Write(off, buffer.AsSpan(0, io));
-        }
-        for (long off = 0; off + io <= region; off += io)
-        {
-            plain.Write(off, buffer.AsSpan(0, io));
-        }
-        long t1 = Stopwatch.GetTimestamp();
-        fresh.Flush();
-        plain.Flush();
-        long t2 = Stopwatch.GetTimestamp();
-        fresh.Dispose();
-        File.Delete(freshPath);
-        return (Stats.Seconds(t0, t1), Stats.Seconds(t1, t2));
     }
 
     /// <summary>Small writes, for information: copy-on-write at 4 KiB and 64 KiB, and steady state at the same sizes.</summary>
