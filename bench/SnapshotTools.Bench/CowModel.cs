@@ -7,7 +7,8 @@ using static SnapshotTools.Bench.Units;
 namespace SnapshotTools.Bench;
 
 /// <summary>
-/// Where the time of copy-on-write goes: the engine's I/O sequence for a 1 MiB write over 16 unpreserved 64 KiB chunks
+/// Where the time of copy-on-write went: store format 1's I/O sequence (ordinal-addressed store, one append per chunk,
+/// before the batched appends and the background drain) for a 1 MiB write over 16 unpreserved 64 KiB chunks
 /// (see Volume.PreserveBatch / PreservationLog.Append / Flush), replayed with plain files, with and without parts of
 /// it, next to plain writes in the same repetitions. Not the engine: a model to tell the engine owner which part of
 /// the cost is the per-batch fsync and what some alternatives would buy.
@@ -43,7 +44,7 @@ internal static class CowModel
     public static void Run(Config c, Report report)
     {
         long region = c.ModelRegion;
-        Console.WriteLine($"[2m] Copy-on-write cost model (plain files replaying the engine's I/O): {Bytes(region)} region, 1 MiB writes, {c.RepsModel} reps");
+        Console.WriteLine($"[2m] Copy-on-write cost model (plain files replaying store format 1's I/O; M0 is today's engine): {Bytes(region)} region, 1 MiB writes, {c.RepsModel} reps");
         string dir = Path.Combine(c.Root, "model");
         Directory.CreateDirectory(dir);
         byte[] buffer = Throughput.RandomBuffer(Io, 4);
@@ -51,7 +52,7 @@ internal static class CowModel
         var variants = new[]
         {
             new Variant("M0 the engine itself: Volume.Write, first write after a snapshot (same reps as the models)", Sync.Engine),
-            new Variant("M1 the engine's I/O: per chunk read 64 KiB + CRC + append 64 KiB + append 32 B record; fsync data + fsync index per 1 MiB write; then the live write", Sync.FsyncPair),
+            new Variant("M1 format 1's I/O: per chunk read 64 KiB + CRC + append 64 KiB + append 32 B record; fsync data + fsync index per 1 MiB write; then the live write", Sync.FsyncPair),
             new Variant("M2 M1 without the per-batch fsyncs (not crash-safe: the bound for M1's layout)", Sync.None),
             new Variant("M3 M1's I/O into one preallocated file (data + records, overwritten in place), one fsync per 1 MiB", Sync.OneFsync, true),
             new Variant("M4 M3 with fdatasync instead of fsync", Sync.OneDataSync, true),
