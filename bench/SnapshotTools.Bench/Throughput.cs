@@ -142,6 +142,7 @@ internal static class Throughput
             volume.CreateSnapshot("warm-up");
             Pass(volume.Write, volume.Flush, Math.Min(c.Region, 16 * MiB), buffer, io, io);
             volume.DeleteSnapshot("warm-up");
+            Machine.Settle();
             for (int r = 0; r < c.RepsCow; r++)
             {
                 volume.CreateSnapshot($"rep-{r}");
@@ -161,6 +162,7 @@ internal static class Throughput
                 }
                 // Not timed: the snapshot is the only one, so deleting it just drops its files.
                 volume.DeleteSnapshot($"rep-{r}");
+                Machine.Settle();
             }
         }
         Directory.Delete(dir, recursive: true);
@@ -211,6 +213,7 @@ internal static class Throughput
                 if (isCow)
                 {
                     volume.DeleteSnapshot("warm-up");
+            Machine.Settle();
                 }
                 for (int r = 0; r < c.RepsSmall; r++)
                 {
@@ -231,6 +234,7 @@ internal static class Throughput
                     if (isCow)
                     {
                         volume.DeleteSnapshot($"rep-{r}");
+                Machine.Settle();
                     }
                 }
                 Print(label.Split('.')[0] + " Volume.Write", engine);
