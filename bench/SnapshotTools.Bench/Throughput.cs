@@ -133,6 +133,8 @@ internal static class Throughput
         var plainA = new Series { Bytes = cow.Bytes };
         var steadySnap = new Series { Bytes = cow.Bytes };
         var plainB = new Series { Bytes = cow.Bytes };
+        var cowNew = new Series { Bytes = cow.Bytes };
+        var plainC = new Series { Bytes = cow.Bytes };
         using (Volume volume = Volume.Create(Path.Combine(dir, "vol"), new VolumeCreateOptions { Size = c.Region }))
         using (PlainFile file = PlainFile.CreatePreallocated(Path.Combine(dir, "plain.dat"), c.Region, buffer))
         {
@@ -142,7 +144,6 @@ internal static class Throughput
             volume.CreateSnapshot("warm-up");
             Pass(volume.Write, volume.Flush, Math.Min(c.Region, 16 * MiB), buffer, io, io);
             volume.DeleteSnapshot("warm-up");
-            Machine.Settle();
             for (int r = 0; r < c.RepsCow; r++)
             {
                 volume.CreateSnapshot($"rep-{r}");
@@ -160,16 +161,36 @@ internal static class Throughput
                     plainB.Add(Pass(file.Write, file.Flush, c.Region, buffer, io, io));
                     steadySnap.Add(Pass(volume.Write, volume.Flush, c.Region, buffer, io, io));
                 }
-                // Not timed: the snapshot is the only one, so deleting it just drops its files.
+                // Not timed: the snapshot is the only one, so deleting it just drops its files. The next store then
+                // lands on blocks just freed (the rotation pattern: delete the oldest, take a new one).
                 volume.DeleteSnapshot($"rep-{r}");
-                Machine.Settle();
+            }
+            // 2f: the same, but no snapshot is deleted, so each new store lands on disk space not written lately.
+            for (int r = 0; r < Math.Min(3, c.RepsCow); r++)
+            {
+                volume.CreateSnapshot($"keep-{r}");
+                if (r % 2 == 0)
+                {
+                    cowNew.Add(Pass(volume.Write, volume.Flush, c.Region, buffer, io, io));
+                    plainC.Add(Pass(file.Write, file.Flush, c.Region, buffer, io, io));
+                }
+                else
+                {
+                    plainC.Add(Pass(file.Write, file.Flush, c.Region, buffer, io, io));
+                    cowNew.Add(Pass(volume.Write, volume.Flush, c.Region, buffer, io, io));
+                }
             }
         }
+        // What the disk charges for new space: a new file of the region's size written and fsynced, on space not
+        // written lately, then again right after deleting it (on the blocks just freed), against the plain overwrite.
+        (double keptNew, double reusedNew, double overwrite) = NewSpaceProbe(dir, c.Region, buffer, io);
         Directory.Delete(dir, recursive: true);
         Print("Volume.Write, first after snapshot", cow);
         Print("RandomAccess.Write", plainA);
         Print("Volume.Write, snapshot present", steadySnap);
         Print("RandomAccess.Write", plainB);
+        Print("2f Volume.Write, store on new space", cowNew);
+        Print("2f RandomAccess.Write", plainC);
         double r1 = Ratio(cow, plainA, true);
         double r1b = Ratio(cow, plainA, false);
         double r2 = Ratio(steadySnap, plainB, true);
@@ -178,6 +199,41 @@ internal static class Throughput
             $"{r1:F2}", ">= 0.3", Met(r1, 0.3), $"write loop only: ratio {r1b:F2} ({cow.MiBps(false):F0} vs {plainA.MiBps(false):F0} MiB/s); {perBatchMs:F2} ms per 1 MiB Volume.Write (16 chunks copied; stores synced in the background once per half window)"));
         report.Add(new Row("2b. Steady state with a snapshot present (chunks already preserved), 1 MiB, incl. Flush", $"{steadySnap.MiBps(true):F0} MiB/s", $"{plainB.MiBps(true):F0} MiB/s",
             $"{r2:F2}", "(info; goal 1 applies)", r2 >= 0.9 ? "yes" : "**no**", ""));
+        double r3 = Ratio(cowNew, plainC, true);
+        report.Add(new Row("2f. First write after snapshot, 1 MiB, incl. final Flush, no snapshot deleted before (each store on disk space not written lately)", $"{cowNew.MiBps(true):F0} MiB/s", $"{plainC.MiBps(true):F0} MiB/s",
+            $"{r3:F2}", "(info)", "", $"the disk itself, {Bytes(c.Region)} written into a new file + fsync: {keptNew:F2} s on space not written lately, {reusedNew:F2} s on the blocks of a file just deleted, vs {overwrite:F2} s overwriting the plain file"));
+    }
+
+    /// <summary>Times a new file of <paramref name="region"/> bytes written and fsynced: on space not written lately, then on the blocks just freed by deleting it; and the plain overwrite.</summary>
+    private static (double Kept, double Reused, double Overwrite) NewSpaceProbe(string dir, long region, byte[] buffer, int io)
+    {
+        double Write(string path)
+        {
+            using PlainFile f = PlainFile.CreateEmpty(path);
+            long t0 = Stopwatch.GetTimestamp();
+            for (long off = 0; off + io <= region; off += io)
+            {
+                f.Write(off, buffer.AsSpan(0, io));
+            }
+            f.Flush();
+            return Stats.Seconds(t0, Stopwatch.GetTimestamp());
+        }
+        string a = Path.Combine(dir, "new-a.dat");
+        string b = Path.Combine(dir, "new-b.dat");
+        double kept = Math.Min(Write(a), Write(b));
+        File.Delete(a);
+        double reused = Write(a);
+        File.Delete(a);
+        File.Delete(b);
+        using PlainFile plain = PlainFile.CreatePreallocated(Path.Combine(dir, "plain.dat"), region, buffer);
+        long t = Stopwatch.GetTimestamp();
+        for (long off = 0; off + io <= region; off += io)
+        {
+            plain.Write(off, buffer.AsSpan(0, io));
+        }
+        plain.Flush();
+        double overwrite = Stats.Seconds(t, Stopwatch.GetTimestamp());
+        return (kept, reused, overwrite);
     }
 
     /// <summary>Small writes, for information: copy-on-write at 4 KiB and 64 KiB, and steady state at the same sizes.</summary>
@@ -213,7 +269,6 @@ internal static class Throughput
                 if (isCow)
                 {
                     volume.DeleteSnapshot("warm-up");
-            Machine.Settle();
                 }
                 for (int r = 0; r < c.RepsSmall; r++)
                 {
@@ -234,7 +289,6 @@ internal static class Throughput
                     if (isCow)
                     {
                         volume.DeleteSnapshot($"rep-{r}");
-                Machine.Settle();
                     }
                 }
                 Print(label.Split('.')[0] + " Volume.Write", engine);
