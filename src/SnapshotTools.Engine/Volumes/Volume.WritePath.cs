@@ -7,9 +7,11 @@ namespace SnapshotTools.Engine;
 /// <remarks>
 /// Ordering (seed 001 Figure 4, seed 002 FIG. 26): for each chunk a request changes, if the newest snapshot has no
 /// record of it yet, (1) the chunk's current content is appended to that snapshot's preservation store with a
-/// checksummed record, (2) the store is fsynced, (3) the record is published in memory, and only then (4) the live
-/// file is written. A crash before (2) completes loses only the unpublished record, whose live write never happened.
-/// The in-use maps change in memory at (4) and become durable with the metadata at the next Flush, after the live
+/// checksummed record, (2) the record is published in memory, and (3) the live write goes into a held image instead of
+/// the file (the write-back window, Volume.WriteBack.cs). Only after the store is fsynced does a drain write the held
+/// image to the live file. A crash before that sync loses only records whose live writes never reached the file. With
+/// <see cref="WriteBackLimit"/> 0 the store is fsynced between (1) and (2) and the live file written directly. The
+/// in-use maps change in memory with the write and become durable with the metadata at the next Flush, after the live
 /// file is fsynced, so a crash leaves each unflushed change either applied or not.
 /// </remarks>
 public sealed partial class Volume
