@@ -366,6 +366,77 @@ public class ErrorTests
     private const int PreservationLogRecordLength = SnapshotTools.Engine.Snapshots.PreservationLog.RecordLength;
 
     [Fact]
+    public void StoreSyncFailsInTheBackgroundDrain_TheNextWriteReportsIt_NothingHeldIsLost_AndItRecovers()
+    {
+        // A window of 4 chunks: every 2 copied chunks go to a background drain, which syncs the store (failing here,
+        // as fsync can with ENOSPC under delayed allocation) before it may write the held live chunks.
+        var memory = new MemoryStorage();
+        var fault = new FaultInjectingStorage(memory);
+        const int chunks = 24;
+        Volume v = Volume.Create(fault, new VolumeCreateOptions { Size = chunks * C, ChunkSize = C });
+        v.WriteBackLimit = 4 * C;
+        for (int i = 0; i < chunks; i++)
+        {
+            v.Write((long)i * C, Label($"a{i}"));
+        }
+        v.CreateSnapshot("s");
+        byte[] before = ReadAll(v, "s");
+        bool failing = true;
+        int failedSyncs = 0;
+        fault.FailFlush = name =>
+        {
+            if (failing && name.EndsWith(".dat", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref failedSyncs);
+                throw new IOException("No space left on device", 28);
+            }
+        };
+        var acknowledged = new List<int>();
+        SnapshotToolsException? reported = null;
+        for (int i = 0; i < chunks && reported == null; i++)
+        {
+            try
+            {
+                v.Write((long)i * C, Label($"b{i}"));
+                acknowledged.Add(i);
+            }
+            catch (SnapshotToolsException ex)
+            {
+                reported = ex;
+            }
+        }
+        Assert.True(failedSyncs > 0, "the store sync was attempted and failed");
+        Assert.NotNull(reported);
+        Assert.Equal(SnapshotErrorCode.DiskFull, reported!.Code);
+        // Nothing held was written to the live file ahead of its before-image, and nothing was lost: the snapshot
+        // reads as before, and the live volume reads every acknowledged write.
+        Assert.Equal(before, ReadAll(v, "s"));
+        foreach (int i in acknowledged)
+        {
+            Assert.Equal(Label($"b{i}"), Read(v, (long)i * C, C));
+        }
+        Throws(SnapshotErrorCode.DiskFull, v.Flush);
+
+        failing = false;
+        v.Flush();
+        Assert.Equal(before, ReadAll(v, "s"));
+        v.Dispose();
+        using Volume reopened = Volume.Open(memory);
+        Assert.Equal(before, ReadAll(reopened, "s"));
+        foreach (int i in acknowledged)
+        {
+            Assert.Equal(Label($"b{i}"), Read(reopened, (long)i * C, C));
+        }
+    }
+
+    private static byte[] Read(Volume v, long offset, int length)
+    {
+        byte[] b = new byte[length];
+        v.Read(offset, b);
+        return b;
+    }
+
+    [Fact]
     public void DiskFull_DuringCopyOnWrite_DeletingAnotherSnapshotFreesTheSpace()
     {
         (MemoryStorage storage, Volume v, byte[] _, byte[] newImage, byte[] live) = FullDisk();

@@ -47,6 +47,9 @@ public sealed class FaultInjectingStorage : IStorage
     /// <summary>Gets or sets a hook called with (file name, offset, length) before each write; it may throw.</summary>
     public Action<string, long, int>? FailWrite { get; set; }
 
+    /// <summary>Gets or sets a hook called with the file name before each flush (fsync); it may throw.</summary>
+    public Action<string>? FailFlush { get; set; }
+
     /// <inheritdoc />
     public string Location => Inner.Location;
 
@@ -149,6 +152,7 @@ public sealed class FaultInjectingStorage : IStorage
         public void Flush()
         {
             _owner.Step();
+            _owner.FailFlush?.Invoke(_name);
             _inner.Flush();
         }
 
