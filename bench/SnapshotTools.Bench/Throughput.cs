@@ -47,6 +47,21 @@ internal static class Throughput
         return (Stats.Seconds(t0, t1), Stats.Seconds(t1, t2));
     }
 
+    /// <summary>One paired repetition: engine first in even repetitions, plain first in odd ones.</summary>
+    private static void PairedPass(int r, Series engine, Func<(double, double)> engineRun, Series plain, Func<(double, double)> plainRun)
+    {
+        if (r % 2 == 0)
+        {
+            engine.Add(engineRun());
+            plain.Add(plainRun());
+        }
+        else
+        {
+            plain.Add(plainRun());
+            engine.Add(engineRun());
+        }
+    }
+
     public static long BytesOf(long region, int io, long stride) => ((region - io) / stride + 1) * io;
 
     /// <summary>Median over repetitions of plain time / engine time, i.e. engine throughput / plain throughput.</summary>
@@ -169,16 +184,8 @@ internal static class Throughput
             for (int r = 0; r < Math.Min(3, c.RepsCow); r++)
             {
                 volume.CreateSnapshot($"keep-{r}");
-                if (r % 2 == 0)
-                {
-                    cowNew.Add(Pass(volume.Write, volume.Flush, c.Region, buffer, io, io));
-                    plainC.Add(Pass(file.Write, file.Flush, c.Region, buffer, io, io));
-                }
-                else
-                {
-                    plainC.Add(Pass(file.Write, file.Flush, c.Region, buffer, io, io));
-                    cowNew.Add(Pass(volume.Write, volume.Flush, c.Region, buffer, io, io));
-                }
+                PairedPass(r, cowNew, () => Pass(volume.Write, volume.Flush, c.Region, buffer, io, io),
+                    plainC, () => Pass(file.Write, file.Flush, c.Region, buffer, io, io));
             }
         }
         // What the disk charges for new space: a new file of the region's size written and fsynced, on space not
@@ -276,16 +283,8 @@ internal static class Throughput
                     {
                         volume.CreateSnapshot($"rep-{r}");
                     }
-                    if (r % 2 == 0)
-                    {
-                        engine.Add(Pass(volume.Write, volume.Flush, c.SmallRegion, buffer, io, stride));
-                        plain.Add(Pass(file.Write, file.Flush, c.SmallRegion, buffer, io, stride));
-                    }
-                    else
-                    {
-                        plain.Add(Pass(file.Write, file.Flush, c.SmallRegion, buffer, io, stride));
-                        engine.Add(Pass(volume.Write, volume.Flush, c.SmallRegion, buffer, io, stride));
-                    }
+                    PairedPass(r, engine, () => Pass(volume.Write, volume.Flush, c.SmallRegion, buffer, io, stride),
+                        plain, () => Pass(file.Write, file.Flush, c.SmallRegion, buffer, io, stride));
                     if (isCow)
                     {
                         volume.DeleteSnapshot($"rep-{r}");
