@@ -197,6 +197,11 @@ public class CrashTests
                 points.Add(1 + rng.NextInt64(total));
             }
         }
+        // The background drain of the write-back window runs beside the operations, so a replay may count a few
+        // storage operations more or fewer than the counting run (a store that is clean by the time a sync runs is
+        // not synced again). A point past the end of a shorter replay then does not crash; that replay is still a
+        // complete, checked run. Most points must crash, or the test would check nothing.
+        int uncrashed = 0;
         foreach (long n in points)
         {
             Execution exec = Execute(c, n, null);
@@ -204,7 +209,8 @@ public class CrashTests
             {
                 if (exec.InProgress < 0)
                 {
-                    throw new ModelMismatchException($"no crash at storage operation {n} of {total}: the replay is not deterministic");
+                    uncrashed++;
+                    continue;
                 }
                 CheckRecovered(c, exec, n);
             }
@@ -212,6 +218,10 @@ public class CrashTests
             {
                 throw new XunitException($"Seed {c.Seed}, sequence {c.Sequence}, crash at storage operation {n} of {total} during [{exec.InProgress}] {(exec.InProgress >= 0 ? c.Ops[exec.InProgress] : null)}: {ex.Message}\nOperation log:\n{c.Log(exec.InProgress)}\n{ex}");
             }
+        }
+        if (uncrashed * 10 > points.Count)
+        {
+            throw new XunitException($"Seed {c.Seed}, sequence {c.Sequence}: {uncrashed} of {points.Count} crash points were never reached (of {total} storage operations counted): the replays differ too much to test anything");
         }
     }
 
@@ -452,6 +462,12 @@ public class CrashTests
                 }
             }
             exec.TotalOps = fault.Operations - exec.BaseOps;
+            if (fault.Crashed)
+            {
+                // The crash point fell on a background drain's operation after the last operation returned: the
+                // storage is gone, there is nothing left to check in this run (counted as a point not reached).
+                return exec;
+            }
             // The counting run must also be a correct run.
             ModelCheck.All(v, exec.Model, deltas: true);
             return exec;
