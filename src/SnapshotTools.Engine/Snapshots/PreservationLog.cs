@@ -384,26 +384,29 @@ internal sealed class PreservationLog : IDisposable
                 uint crc = kinds[i] == PreservedKind.Data ? Crc32C.Compute(data.Slice(i * ChunkSize, ChunkSize)) : 0;
                 BinaryPrimitives.WriteUInt32LittleEndian(crcs.Slice(i * CrcEntryLength), crc);
             }
+            // Data slots are chunk-addressed and the caller holds these chunks, so the data and CRC-entry writes need
+            // no lock: concurrent writers of other chunks copy in parallel (CRC entries of other chunks in the same
+            // block are other bytes). Only the index append is serialized below.
+            for (int i = 0; i < n;)
+            {
+                if (kinds[i] != PreservedKind.Data)
+                {
+                    i++;
+                    continue;
+                }
+                long groupEnd = ((firstChunk + i) / GroupChunks + 1) * GroupChunks;
+                int j = i + 1;
+                while (j < n && kinds[j] == PreservedKind.Data && firstChunk + j < groupEnd)
+                {
+                    j++;
+                }
+                _data.Write(DataOffset(firstChunk + i, ChunkSize), data.Slice(i * ChunkSize, (j - i) * ChunkSize));
+                _data.Write(CrcEntryOffset(firstChunk + i, ChunkSize), crcs.Slice(i * CrcEntryLength, (j - i) * CrcEntryLength));
+                i = j;
+            }
             lock (_gate)
             {
                 long ordinal = _next;
-                for (int i = 0; i < n;)
-                {
-                    if (kinds[i] != PreservedKind.Data)
-                    {
-                        i++;
-                        continue;
-                    }
-                    long groupEnd = ((firstChunk + i) / GroupChunks + 1) * GroupChunks;
-                    int j = i + 1;
-                    while (j < n && kinds[j] == PreservedKind.Data && firstChunk + j < groupEnd)
-                    {
-                        j++;
-                    }
-                    _data.Write(DataOffset(firstChunk + i, ChunkSize), data.Slice(i * ChunkSize, (j - i) * ChunkSize));
-                    _data.Write(CrcEntryOffset(firstChunk + i, ChunkSize), crcs.Slice(i * CrcEntryLength, (j - i) * CrcEntryLength));
-                    i = j;
-                }
                 int r = 0;
                 for (int i = 0; i < n; i++)
                 {
