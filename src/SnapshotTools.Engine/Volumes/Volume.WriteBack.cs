@@ -30,6 +30,7 @@ public sealed partial class Volume
     private long _syncingBytes;
     private Task? _drainTask;
     private readonly Stack<byte[]> _imagePool = new();
+    private long _rentsSinceTrim;
 
     /// <summary>Tests set this: images returned to the pool are overwritten, so any use after return is caught.</summary>
     internal static bool PoisonPooledImages { get; set; }
@@ -73,6 +74,7 @@ public sealed partial class Volume
     /// </summary>
     private byte[] RentImage()
     {
+        Interlocked.Increment(ref _rentsSinceTrim);
         lock (_imagePool)
         {
             if (_imagePool.Count > 0)
@@ -114,6 +116,21 @@ public sealed partial class Volume
             }
             _imagePool.Push(image);
             return true;
+        }
+    }
+
+    /// <summary>
+    /// Called at every Flush: lets the pool go when no image was taken since the previous Flush, so an idle volume
+    /// does not keep up to half a window of buffers; a volume copying chunks between flushes keeps its pool.
+    /// </summary>
+    private void TrimImagePool()
+    {
+        if (Interlocked.Exchange(ref _rentsSinceTrim, 0) == 0)
+        {
+            lock (_imagePool)
+            {
+                _imagePool.Clear();
+            }
         }
     }
 

@@ -503,6 +503,7 @@ public sealed partial class Volume : IDisposable
         ThrowIfDisposed();
         // Writing the metadata drains the write-back window and syncs the stores and the live file first.
         WriteMetadata(clean);
+        TrimImagePool();
     }
 
     /// <summary>
