@@ -185,6 +185,41 @@ internal sealed class ChunkKindIndex
         }
     }
 
+    /// <summary>Adds every record to <paramref name="builder"/>, in ascending chunk order.</summary>
+    public void CopyTo(FrozenKindIndex.Builder builder)
+    {
+        if (_slots != null)
+        {
+            var values = new ulong[_count];
+            int n = 0;
+            foreach (ulong s in _slots)
+            {
+                if (s != EmptySlot)
+                {
+                    values[n++] = s;
+                }
+            }
+            Array.Sort(values);
+            foreach (ulong s in values)
+            {
+                builder.Add((long)(s >> 2), (PreservedKind)((int)(s & 3) + 1));
+            }
+            return;
+        }
+        for (long w = 0; w < _present!.Length; w++)
+        {
+            ulong bits = _present[w];
+            while (bits != 0)
+            {
+                int b = BitOperations.TrailingZeroCount(bits);
+                bits &= bits - 1;
+                ulong bit = 1UL << b;
+                int code = ((_lo![w] & bit) != 0 ? 1 : 0) | ((_hi![w] & bit) != 0 ? 2 : 0);
+                builder.Add((w << 6) + b, (PreservedKind)(code + 1));
+            }
+        }
+    }
+
     /// <summary>Sets, in <paramref name="target"/>, the bit of every recorded chunk below its bit count.</summary>
     public void UnionInto(ChunkBitmap target)
     {
