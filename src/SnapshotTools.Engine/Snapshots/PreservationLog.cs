@@ -35,7 +35,10 @@ internal enum PreservedKind : byte
 /// and become durable with the data file's fsync; every read of preserved data is checked against the entry.
 /// A record and its data are made durable before the live chunk they protect is overwritten, so a record that fails
 /// its checksums after a crash protected a write that never happened and can be dropped.
-/// In memory only a <see cref="ChunkKindIndex"/> (chunk -> kind) is kept, no record positions.
+/// In memory only a chunk -> kind index is kept, no record positions: a mutable <see cref="ChunkKindIndex"/> while the
+/// log takes copy-on-write records (the newest snapshot), or, once <see cref="Freeze"/>d, an immutable compressed
+/// <see cref="FrozenKindIndex"/> (older snapshots, whose logs change only when a newer snapshot is deleted and merged
+/// into them; such a change thaws the index first).
 /// <code>
 /// header: 00-07 magic "STPRIDX1" | 08-11 version u32 (2) | 12-15 chunkSize u32 | 16-31 volumeId | 32-47 snapshotId
 ///         48-55 snapshot sequence u64 | 56-59 reserved | 60-63 CRC-32C of 00-59
@@ -78,14 +81,18 @@ internal sealed class PreservationLog : IDisposable
     private readonly object _gate = new();
     private readonly IStorageFile _index;
     private readonly IStorageFile _data;
-    private readonly ChunkKindIndex _map;
+    private readonly long _chunks;
     private readonly uint _salt;
+    // Exactly one of the two is set: the mutable index, or the frozen one (under _gate).
+    private ChunkKindIndex? _map;
+    private FrozenKindIndex? _frozen;
     private long _next;
     private volatile bool _unsynced;
     private readonly object _flushGate = new();
 
-    private PreservationLog(long sequence, Guid snapshotId, int chunkSize, IStorageFile index, IStorageFile data, ChunkKindIndex map, long next)
+    private PreservationLog(long sequence, Guid snapshotId, int chunkSize, long chunks, IStorageFile index, IStorageFile data, ChunkKindIndex map, long next)
     {
+        _chunks = chunks;
         Sequence = sequence;
         SnapshotId = snapshotId;
         ChunkSize = chunkSize;
@@ -121,19 +128,43 @@ internal sealed class PreservationLog : IDisposable
         {
             lock (_gate)
             {
-                return _map.Count;
+                return _map?.Count ?? _frozen!.Count;
             }
         }
     }
 
-    /// <summary>Gets whether the in-memory index uses its dense form (for tests and measurements).</summary>
+    /// <summary>Gets whether the mutable in-memory index uses its dense form (for tests and measurements).</summary>
     internal bool IsIndexDense
     {
         get
         {
             lock (_gate)
             {
-                return _map.IsDense;
+                return _map?.IsDense ?? false;
+            }
+        }
+    }
+
+    /// <summary>Gets whether the in-memory index is the frozen (immutable, compressed) form.</summary>
+    public bool IsFrozen
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _frozen != null;
+            }
+        }
+    }
+
+    /// <summary>Gets the bytes of the arrays the in-memory index holds (for tests and measurements).</summary>
+    internal long IndexAllocatedBytes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _map?.AllocatedBytes ?? _frozen!.AllocatedBytes;
             }
         }
     }
@@ -173,7 +204,7 @@ internal sealed class PreservationLog : IDisposable
         index.Write(0, h);
         index.Flush();
         data.Flush();
-        return new PreservationLog(sequence, snapshotId, chunkSize, index, data, new ChunkKindIndex(chunks), 0);
+        return new PreservationLog(sequence, snapshotId, chunkSize, chunks, index, data, new ChunkKindIndex(chunks), 0);
     }
 
     /// <summary>
@@ -282,7 +313,7 @@ internal sealed class PreservationLog : IDisposable
                     }
                 }
             }
-            var log = new PreservationLog(sequence, snapshotId, chunkSize, index, data, map, count);
+            var log = new PreservationLog(sequence, snapshotId, chunkSize, chunks, index, data, map, count);
             Span<byte> v = stackalloc byte[RecordLength];
             foreach (long ordinal in voids)
             {
@@ -316,7 +347,7 @@ internal sealed class PreservationLog : IDisposable
     {
         lock (_gate)
         {
-            return _map.TryGet(chunk, out kind);
+            return _map != null ? _map.TryGet(chunk, out kind) : _frozen!.TryGet(chunk, out kind);
         }
     }
 
@@ -324,7 +355,7 @@ internal sealed class PreservationLog : IDisposable
     {
         lock (_gate)
         {
-            return _map.Contains(chunk);
+            return _map != null ? _map.Contains(chunk) : _frozen!.Contains(chunk);
         }
     }
 
@@ -459,12 +490,40 @@ internal sealed class PreservationLog : IDisposable
         }
     }
 
-    /// <summary>Makes an appended, flushed record visible (a chunk already published keeps its first record).</summary>
+    /// <summary>Makes an appended, flushed record visible (a chunk already published keeps its first record). A frozen
+    /// index is thawed first.</summary>
     public void Publish(long chunk, PreservedKind kind)
     {
         lock (_gate)
         {
-            _map.TryAdd(chunk, kind);
+            Mutable().TryAdd(chunk, kind);
+        }
+    }
+
+    /// <summary>
+    /// Replaces the mutable in-memory index by an immutable compressed copy (<see cref="FrozenKindIndex"/>) and lets
+    /// the mutable one go: for a log that takes no copy-on-write records (not the newest snapshot's). Reads work the
+    /// same on either form; the next <see cref="Publish"/> or <see cref="Clear"/> thaws it. Does nothing when frozen.
+    /// </summary>
+    public void Freeze()
+    {
+        lock (_gate)
+        {
+            if (_map != null)
+            {
+                _frozen = FrozenKindIndex.From(_map);
+                _map = null;
+            }
+        }
+    }
+
+    /// <summary>Turns a frozen in-memory index back into a mutable one (for a log that becomes the newest snapshot's,
+    /// so its first copy-on-write does not pay for it). Does nothing when not frozen.</summary>
+    public void Thaw()
+    {
+        lock (_gate)
+        {
+            Mutable();
         }
     }
 
@@ -490,7 +549,14 @@ internal sealed class PreservationLog : IDisposable
         var list = new List<(long, PreservedKind)>();
         lock (_gate)
         {
-            _map.CopyTo(list);
+            if (_map != null)
+            {
+                _map.CopyTo(list);
+            }
+            else
+            {
+                _frozen!.CopyTo(list);
+            }
         }
         return list;
     }
@@ -500,7 +566,14 @@ internal sealed class PreservationLog : IDisposable
     {
         lock (_gate)
         {
-            _map.UnionInto(target);
+            if (_map != null)
+            {
+                _map.UnionInto(target);
+            }
+            else
+            {
+                _frozen!.UnionInto(target);
+            }
         }
     }
 
@@ -516,7 +589,15 @@ internal sealed class PreservationLog : IDisposable
             _data.SetLength(0);
             _index.Flush();
             _data.Flush();
-            _map.Clear();
+            if (_map != null)
+            {
+                _map.Clear();
+            }
+            else
+            {
+                _map = new ChunkKindIndex(_chunks);
+                _frozen = null;
+            }
             _next = 0;
         }
     }
@@ -525,6 +606,19 @@ internal sealed class PreservationLog : IDisposable
     {
         _index.Dispose();
         _data.Dispose();
+    }
+
+    /// <summary>Returns the mutable index, thawing a frozen one first. Caller holds <c>_gate</c>.</summary>
+    private ChunkKindIndex Mutable()
+    {
+        if (_map == null)
+        {
+            var map = new ChunkKindIndex(_chunks);
+            _frozen!.CopyTo(map);
+            _map = map;
+            _frozen = null;
+        }
+        return _map;
     }
 
     private static string? CheckRecord(ReadOnlySpan<byte> r, long ordinal, uint salt, out long chunk, out PreservedKind kind, out uint dataCrc)

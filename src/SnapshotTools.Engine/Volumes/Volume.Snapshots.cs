@@ -58,6 +58,8 @@ public sealed partial class Volume
             log.Dispose();
             throw;
         }
+        // Committed: the previous newest log takes no more copy-on-write records.
+        SettleIndexForms();
         return info;
     }
 
@@ -152,7 +154,16 @@ public sealed partial class Volume
         SnapshotState victim = _snapshots[index];
         if (index > 0)
         {
-            MergeInto(_snapshots[index - 1], victim, progress, cancellationToken);
+            try
+            {
+                MergeInto(_snapshots[index - 1], victim, progress, cancellationToken);
+            }
+            catch
+            {
+                // Publishing the merged records may have thawed the older log.
+                SettleIndexForms();
+                throw;
+            }
         }
         _snapshots.RemoveAt(index);
         RecomputeNoPreserve();
@@ -164,8 +175,12 @@ public sealed partial class Volume
         {
             _snapshots.Insert(index, victim);
             RecomputeNoPreserve();
+            SettleIndexForms();
             throw;
         }
+        // The merge thawed the older log; freeze it again unless it is now the newest (which takes copy-on-write
+        // records, so it is thawed if it was not).
+        SettleIndexForms();
         victim.Log.Dispose();
         _storage.Delete(PreservationLog.IndexName(victim.Info.Sequence));
         _storage.Delete(PreservationLog.DataName(victim.Info.Sequence));
@@ -281,6 +296,40 @@ public sealed partial class Volume
             _live.SetLength(newSize);
         }
         _live.Flush();
+    }
+
+    /// <summary>Returns the preservation log of a snapshot (for tests).</summary>
+    internal PreservationLog LogOf(string nameOrId)
+    {
+        EnterRead();
+        try
+        {
+            return _snapshots[Find(nameOrId)].Log;
+        }
+        finally
+        {
+            _structure.ExitReadLock();
+        }
+    }
+
+    /// <summary>
+    /// Gives every snapshot's log the in-memory index form it should have: frozen (compressed, immutable) for all but
+    /// the newest, mutable for the newest, the only one copy-on-write appends to. Cheap when nothing changes.
+    /// Caller holds the structure lock exclusively (or is opening the volume).
+    /// </summary>
+    private void SettleIndexForms()
+    {
+        for (int k = 0; k < _snapshots.Count; k++)
+        {
+            if (k < _snapshots.Count - 1)
+            {
+                _snapshots[k].Log.Freeze();
+            }
+            else
+            {
+                _snapshots[k].Log.Thaw();
+            }
+        }
     }
 
     /// <summary>Moves the records of <paramref name="victim"/> that <paramref name="older"/> lacks into it.</summary>

@@ -395,6 +395,12 @@ public sealed partial class Volume : IDisposable
         }
         foreach (SnapshotRecord record in meta.Snapshots)
         {
+            // Every log but the newest is frozen; freezing each as the next one is read keeps at most one mutable
+            // index (the one being read) alongside the frozen ones.
+            if (_snapshots.Count > 0)
+            {
+                _snapshots[^1].Log.Freeze();
+            }
             PreservationLog log = PreservationLog.Open(_storage, _volumeId, record.Id, record.Sequence, _chunkSize,
                 ChunkCountFor(record.Size), record.DurableRecords, out int torn);
             discarded += torn;
