@@ -13,6 +13,7 @@ internal static class DeltaBench
 {
     private const int ChunkSize = 64 * 1024;
     private const int Snapshots = 10;
+    private const long ManyVolume = 64 * GiB;
 
     public static void Run(Config c, Report report)
     {
@@ -74,6 +75,7 @@ internal static class DeltaBench
             Delta(c, volDir, volumeSize, changed, report);
             Directory.Delete(volDir, recursive: true);
             WorstCase(Path.Combine(dir, "worst"), warmDir, volumeSize, report);
+            ManyFullSnapshots(Path.Combine(dir, "many"), warmDir, Math.Min(ManyVolume, volumeSize), report);
         }
         finally
         {
@@ -328,6 +330,52 @@ internal static class DeltaBench
             $"{gcPerTiB:F0} MiB/TiB (GC heap); {wsPerTiB:F0} MiB/TiB (working set)", "-", "-", "< 64 MiB/TiB", gcPerTiB < 64 ? "yes" : "**no**",
             $"{perRecord:F1} bytes per preserved chunk beyond the bitmaps (dense ChunkKindIndex: 3 bits a chunk = 0.4 bytes); Open took {p.OpenMs / 1000:F1} s (it reads and checks every record); " +
             $"set-up (WriteZeroes over the volume, fsyncs skipped until the close) {setup:F1} s"));
+        Directory.Delete(volDir, recursive: true);
+    }
+
+    /// <summary>
+    /// Goal 4 with a long retention of busy intervals: 10 snapshots whose intervals each preserved every chunk. Set up
+    /// without data I/O: after each snapshot, WriteZeroes (even) or Discard (odd) over the whole volume, so every chunk
+    /// gets one record without data per snapshot (unmapped, then zero, ...). On a smaller volume, scaled linearly.
+    /// </summary>
+    private static void ManyFullSnapshots(string volDir, string warmDir, long volumeSize, Report report)
+    {
+        long chunks = volumeSize / ChunkSize;
+        Console.WriteLine($"[4c] Memory, {Snapshots} snapshots each with all {chunks:N0} chunks of a {Bytes(volumeSize)} volume preserved");
+        var storage = new SetupStorage(volDir);
+        long t0 = Stopwatch.GetTimestamp();
+        using (Volume volume = Volume.Create(storage, new VolumeCreateOptions { Size = volumeSize, Name = "many-full" }))
+        {
+            for (int s = 0; s < Snapshots; s++)
+            {
+                volume.CreateSnapshot($"s{s + 1}");
+                if (s % 2 == 0)
+                {
+                    volume.WriteZeroes(0, volumeSize);
+                }
+                else
+                {
+                    volume.Discard(0, volumeSize);
+                }
+            }
+            storage.Durable = true;
+        }
+        double setup = Stats.Seconds(t0, Stopwatch.GetTimestamp());
+        double perTiB = TiB / (double)volumeSize;
+        long bitmapBytes = 2 * ((chunks + 63) / 64) * 8;
+        Probe? child = RunChildProbe(volDir, warmDir);
+        Probe p = child ?? ProbeOpen(volDir, warmDir);
+        Console.WriteLine($"    {(child != null ? "child" : "in-process")}: {p}");
+        double gcMiB = (p.GcAfter - p.GcBefore) / (double)MiB;
+        double gcPerTiB = gcMiB * perTiB;
+        double wsPerTiB = (p.WsAfter - p.WsBefore) / (double)MiB * perTiB;
+        double perChunk = (p.GcAfter - p.GcBefore - bitmapBytes) / (double)chunks / Snapshots;
+        string scale = volumeSize == TiB ? "" : $"; measured on {Bytes(volumeSize)}, scaled x{perTiB:F0} to a TiB";
+        report.Add(new Row($"4c. Map memory after Volume.Open, {Snapshots} snapshots whose intervals each preserved every chunk, MiB per TiB{scale}",
+            $"{gcPerTiB:F1} MiB/TiB (GC heap); {wsPerTiB:F0} MiB/TiB (working set)", "-", "-", "< 64 MiB/TiB", gcPerTiB < 64 ? "yes" : "**no**",
+            $"GC heap +{gcMiB:F1} MiB: {bitmapBytes / (double)MiB:F1} MiB of in-use bitmaps, then {perChunk:F3} bytes per chunk per snapshot " +
+            $"(9 frozen indexes: about 1 bit a chunk, one kind per container; the newest's mutable dense index: 3 bits a chunk); " +
+            $"Open took {p.OpenMs / 1000:F1} s ({Snapshots * chunks:N0} records read and checked); set-up ({Snapshots} x WriteZeroes or Discard over the volume, fsyncs skipped until the close) {setup:F1} s"));
         Directory.Delete(volDir, recursive: true);
     }
 
