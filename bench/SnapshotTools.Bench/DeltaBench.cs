@@ -166,7 +166,8 @@ internal static class DeltaBench
             $"{(child != null ? "fresh child process" : "this process")}: GC heap +{gcMiB:F1} MiB, working set +{wsMiB:F1} MiB, Open took {p.OpenMs:F0} ms " +
             $"(in this process: GC heap +{(inProc.GcAfter - inProc.GcBefore) / (double)MiB:F1} MiB). Of the GC heap, {bitmapBytes / (double)MiB:F1} MiB are the " +
             $"in-use bitmaps (data + zero, 2 bits per chunk); the rest is {perRecord:F0} bytes per preserved chunk record " +
-            "(each snapshot's ChunkKindIndex: a hash table of 8-byte slots while sparse); see 4b for the worst case."));
+            "(the 9 older snapshots' frozen indexes: sorted arrays of 2-byte low bits; the newest's ChunkKindIndex: a hash table of 8-byte slots while sparse); " +
+            "see 4b and 4c for the worst cases."));
     }
 
     internal sealed record Probe(long GcBefore, long GcAfter, long WsBefore, long WsAfter, double OpenMs)
