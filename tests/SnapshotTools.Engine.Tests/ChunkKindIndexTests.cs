@@ -120,24 +120,6 @@ public class ChunkKindIndexTests
     }
 
     [Fact]
-    public void ClearEmptiesAndReturnsToSparse()
-    {
-        var index = new ChunkKindIndex(1000);
-        for (long c = 0; c < 1000; c++)
-        {
-            index.TryAdd(c, PreservedKind.Data);
-        }
-        Assert.True(index.IsDense);
-        index.Clear();
-        Assert.False(index.IsDense);
-        Assert.Equal(0, index.Count);
-        Assert.False(index.Contains(5));
-        Assert.True(index.TryAdd(5, PreservedKind.Zero));
-        Assert.True(index.TryGet(5, out PreservedKind kind));
-        Assert.Equal(PreservedKind.Zero, kind);
-    }
-
-    [Fact]
     public void RejectsVoidNegativeAndUnknown()
     {
         var index = new ChunkKindIndex();

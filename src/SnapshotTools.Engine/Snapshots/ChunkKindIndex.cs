@@ -14,7 +14,7 @@ namespace SnapshotTools.Engine.Snapshots;
 /// <b>dense</b>: three bit planes over the chunks (present, kind bit 0, kind bit 1), 3 bits a chunk (6 MiB per TiB at
 /// 64 KiB chunks) whatever the number of records.
 /// </remarks>
-internal sealed class ChunkKindIndex
+internal sealed class ChunkKindIndex : IChunkKindSet
 {
     private const ulong EmptySlot = ulong.MaxValue;
     private const int MinSlots = 16;
@@ -136,16 +136,6 @@ internal sealed class ChunkKindIndex
         _count++;
         _maxChunk = Math.Max(_maxChunk, chunk);
         return true;
-    }
-
-    /// <summary>Removes every record and returns to the (small) sparse form.</summary>
-    public void Clear()
-    {
-        _present = _lo = _hi = null;
-        _slots = NewSlots(MinSlots);
-        _shift = 64 - BitOperations.Log2(MinSlots);
-        _count = 0;
-        _maxChunk = -1;
     }
 
     /// <summary>Appends every record to <paramref name="list"/>, in ascending chunk order.</summary>

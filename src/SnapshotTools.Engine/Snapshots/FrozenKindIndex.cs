@@ -17,7 +17,7 @@ namespace SnapshotTools.Engine.Snapshots;
 /// snapshot that preserved every chunk costs about 1 bit a chunk (2 MiB per TiB at 64 KiB chunks) instead of the 3 of
 /// the dense <see cref="ChunkKindIndex"/>, and a sparse one about 2 bytes a record instead of 11 to 21.
 /// </remarks>
-internal sealed class FrozenKindIndex
+internal sealed class FrozenKindIndex : IChunkKindSet
 {
     /// <summary>The most records a container holds as a sorted array; beyond it a bitmap (8 KiB) is smaller.</summary>
     public const int MaxArrayLength = 4096;

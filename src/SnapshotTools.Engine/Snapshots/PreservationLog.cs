@@ -83,9 +83,8 @@ internal sealed class PreservationLog : IDisposable
     private readonly IStorageFile _data;
     private readonly long _chunks;
     private readonly uint _salt;
-    // Exactly one of the two is set: the mutable index, or the frozen one (under _gate).
-    private ChunkKindIndex? _map;
-    private FrozenKindIndex? _frozen;
+    // The in-memory index: a ChunkKindIndex (mutable) or a FrozenKindIndex (under _gate).
+    private IChunkKindSet _kinds;
     private long _next;
     private volatile bool _unsynced;
     private readonly object _flushGate = new();
@@ -98,7 +97,7 @@ internal sealed class PreservationLog : IDisposable
         ChunkSize = chunkSize;
         _index = index;
         _data = data;
-        _map = map;
+        _kinds = map;
         _next = next;
         _salt = SaltOf(snapshotId);
     }
@@ -128,7 +127,7 @@ internal sealed class PreservationLog : IDisposable
         {
             lock (_gate)
             {
-                return _map?.Count ?? _frozen!.Count;
+                return _kinds.Count;
             }
         }
     }
@@ -140,7 +139,7 @@ internal sealed class PreservationLog : IDisposable
         {
             lock (_gate)
             {
-                return _map?.IsDense ?? false;
+                return _kinds is ChunkKindIndex { IsDense: true };
             }
         }
     }
@@ -152,7 +151,7 @@ internal sealed class PreservationLog : IDisposable
         {
             lock (_gate)
             {
-                return _frozen != null;
+                return _kinds is FrozenKindIndex;
             }
         }
     }
@@ -164,7 +163,7 @@ internal sealed class PreservationLog : IDisposable
         {
             lock (_gate)
             {
-                return _map?.AllocatedBytes ?? _frozen!.AllocatedBytes;
+                return _kinds.AllocatedBytes;
             }
         }
     }
@@ -347,7 +346,7 @@ internal sealed class PreservationLog : IDisposable
     {
         lock (_gate)
         {
-            return _map != null ? _map.TryGet(chunk, out kind) : _frozen!.TryGet(chunk, out kind);
+            return _kinds.TryGet(chunk, out kind);
         }
     }
 
@@ -355,7 +354,7 @@ internal sealed class PreservationLog : IDisposable
     {
         lock (_gate)
         {
-            return _map != null ? _map.Contains(chunk) : _frozen!.Contains(chunk);
+            return _kinds.Contains(chunk);
         }
     }
 
@@ -509,10 +508,9 @@ internal sealed class PreservationLog : IDisposable
     {
         lock (_gate)
         {
-            if (_map != null)
+            if (_kinds is ChunkKindIndex map)
             {
-                _frozen = FrozenKindIndex.From(_map);
-                _map = null;
+                _kinds = FrozenKindIndex.From(map);
             }
         }
     }
@@ -549,14 +547,7 @@ internal sealed class PreservationLog : IDisposable
         var list = new List<(long, PreservedKind)>();
         lock (_gate)
         {
-            if (_map != null)
-            {
-                _map.CopyTo(list);
-            }
-            else
-            {
-                _frozen!.CopyTo(list);
-            }
+            _kinds.CopyTo(list);
         }
         return list;
     }
@@ -566,14 +557,7 @@ internal sealed class PreservationLog : IDisposable
     {
         lock (_gate)
         {
-            if (_map != null)
-            {
-                _map.UnionInto(target);
-            }
-            else
-            {
-                _frozen!.UnionInto(target);
-            }
+            _kinds.UnionInto(target);
         }
     }
 
@@ -589,15 +573,7 @@ internal sealed class PreservationLog : IDisposable
             _data.SetLength(0);
             _index.Flush();
             _data.Flush();
-            if (_map != null)
-            {
-                _map.Clear();
-            }
-            else
-            {
-                _map = new ChunkKindIndex(_chunks);
-                _frozen = null;
-            }
+            _kinds = new ChunkKindIndex(_chunks);
             _next = 0;
         }
     }
@@ -611,14 +587,14 @@ internal sealed class PreservationLog : IDisposable
     /// <summary>Returns the mutable index, thawing a frozen one first. Caller holds <c>_gate</c>.</summary>
     private ChunkKindIndex Mutable()
     {
-        if (_map == null)
+        if (_kinds is ChunkKindIndex map)
         {
-            var map = new ChunkKindIndex(_chunks);
-            _frozen!.CopyTo(map);
-            _map = map;
-            _frozen = null;
+            return map;
         }
-        return _map;
+        var thawed = new ChunkKindIndex(_chunks);
+        ((FrozenKindIndex)_kinds).CopyTo(thawed);
+        _kinds = thawed;
+        return thawed;
     }
 
     private static string? CheckRecord(ReadOnlySpan<byte> r, long ordinal, uint salt, out long chunk, out PreservedKind kind, out uint dataCrc)
