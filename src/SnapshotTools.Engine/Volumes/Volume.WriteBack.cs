@@ -140,7 +140,7 @@ public sealed partial class Volume
     {
         lock (_pendingGate)
         {
-            if (_filling.TryGetValue(c, out byte[]? image) || _syncing.TryGetValue(c, out image))
+            if (FindHeld(c, out byte[] image))
             {
                 image.AsSpan(within, part.Length).CopyTo(part);
                 return true;
@@ -157,7 +157,19 @@ public sealed partial class Volume
     {
         lock (_pendingGate)
         {
-            return _filling.TryGetValue(c, out image!) || _syncing.TryGetValue(c, out image!);
+            return FindHeld(c, out image);
+        }
+    }
+
+    /// <summary>Looks chunk <paramref name="c"/> up in both halves of the window. Caller holds <c>_pendingGate</c>.</summary>
+    private bool FindHeld(long c, out byte[] image) => _filling.TryGetValue(c, out image!) || _syncing.TryGetValue(c, out image!);
+
+    /// <summary>Writes a held image to its chunk of the live file (not past the volume's end).</summary>
+    private void WriteHeld(long c, byte[] image)
+    {
+        if (c < _dataMap.Count)
+        {
+            _live.Write(ChunkStart(c), image.AsSpan(0, (int)ChunkLength(c)));
         }
     }
 
@@ -232,10 +244,7 @@ public sealed partial class Volume
         Array.Sort(held, (x, y) => x.Key.CompareTo(y.Key));
         foreach (KeyValuePair<long, byte[]> pair in held)
         {
-            if (pair.Key < _dataMap.Count)
-            {
-                _live.Write(ChunkStart(pair.Key), pair.Value.AsSpan(0, (int)ChunkLength(pair.Key)));
-            }
+            WriteHeld(pair.Key, pair.Value);
         }
         lock (_pendingGate)
         {
@@ -318,7 +327,7 @@ public sealed partial class Volume
                     image = _syncing[c];
                 }
                 // A writer holding this stripe cannot be changing the image now; after the write the file has it.
-                _live.Write(ChunkStart(c), image.AsSpan(0, (int)ChunkLength(c)));
+                WriteHeld(c, image);
                 lock (_pendingGate)
                 {
                     _syncing.Remove(c);
