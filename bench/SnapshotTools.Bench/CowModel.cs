@@ -107,7 +107,7 @@ internal static class CowModel
             f.Volume.CreateSnapshot("model");
             (double, double) t = Throughput.Pass(f.Volume.Write, f.Volume.Flush, region, buffer, Io, Io);
             f.Volume.DeleteSnapshot("model");
-            Machine.Settle();
+            MachineProbe.SyncFileSystem();
             return t;
         }
         // A fresh snapshot: empty store files (not timed), as CreateSnapshot makes them.
@@ -116,7 +116,7 @@ internal static class CowModel
         f.Index.Write(0, new byte[64]);
         f.Data.Flush();
         f.Index.Flush();
-        Machine.Settle();
+        MachineProbe.SyncFileSystem();
         bool combined = v.Preallocated;
         PlainFile dataFile = combined ? f.Combined : f.Data;
         PlainFile indexFile = combined ? f.Combined : f.Index;

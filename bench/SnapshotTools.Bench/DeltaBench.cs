@@ -194,14 +194,14 @@ internal static class DeltaBench
         {
         }
         using Process self = Process.GetCurrentProcess();
-        Settle();
+        MachineProbe.CollectGarbage();
         long gcBefore = GC.GetTotalMemory(forceFullCollection: true);
         self.Refresh();
         long wsBefore = self.WorkingSet64;
         long t0 = Stopwatch.GetTimestamp();
         Volume volume = Volume.Open(volDir);
         long t1 = Stopwatch.GetTimestamp();
-        Settle();
+        MachineProbe.CollectGarbage();
         long gcAfter = GC.GetTotalMemory(forceFullCollection: true);
         self.Refresh();
         long wsAfter = self.WorkingSet64;
@@ -210,43 +210,10 @@ internal static class DeltaBench
         return new Probe(gcBefore, gcAfter, wsBefore, wsAfter, Stats.Seconds(t0, t1) * 1000);
     }
 
-    private static void Settle()
-    {
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
-        GC.WaitForPendingFinalizers();
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
-    }
-
     private static Probe? RunChildProbe(string volDir, string warmDir)
     {
-        string? exe = Environment.ProcessPath;
-        if (exe == null)
-        {
-            return null;
-        }
-        var psi = new ProcessStartInfo { FileName = exe, RedirectStandardOutput = true, RedirectStandardError = true };
-        if (Path.GetFileNameWithoutExtension(exe) == "dotnet")
-        {
-            psi.ArgumentList.Add(typeof(DeltaBench).Assembly.Location);
-        }
-        psi.ArgumentList.Add("--probe-open");
-        psi.ArgumentList.Add(volDir);
-        psi.ArgumentList.Add(warmDir);
-        using Process? p = Process.Start(psi);
-        if (p == null)
-        {
-            return null;
-        }
-        string output = p.StandardOutput.ReadToEnd();
-        string errors = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        string? line = output.Split('\n').FirstOrDefault(l => l.StartsWith("PROBE ", StringComparison.Ordinal));
-        if (p.ExitCode != 0 || line == null)
-        {
-            Console.WriteLine($"    child probe failed (exit {p.ExitCode}): {errors.Trim()}");
-            return null;
-        }
-        return Probe.Parse(line["PROBE ".Length..].Trim());
+        string? line = MachineProbe.RunChildProbe(new[] { "--probe-open", volDir, warmDir });
+        return line == null ? null : Probe.Parse(line);
     }
 
     /// <summary>Goal 3: GetDelta plus a full enumeration of the extents (no data read).</summary>

@@ -254,13 +254,13 @@ internal static class StreamExportBench
             ExportToFile(warm, "s0", "s1", outPath, StreamCompression.None);
             File.Delete(outPath);
         }
-        Settle();
+        MachineProbe.CollectGarbage();
         long gcBefore = GC.GetTotalMemory(forceFullCollection: true);
         long rssBefore = PeakMemory.Read().Rss;
         long t0 = Stopwatch.GetTimestamp();
         using Volume volume = Volume.Open(volDir);
         double openMs = Stats.Seconds(t0, Stopwatch.GetTimestamp()) * 1000;
-        Settle();
+        MachineProbe.CollectGarbage();
         long gcOpen = GC.GetTotalMemory(forceFullCollection: true);
         long rssOpen = PeakMemory.Read().Rss;
         bool reset = PeakMemory.ResetPeak();
@@ -287,13 +287,6 @@ internal static class StreamExportBench
         (_, long rssPeak) = PeakMemory.Read();
         File.Delete(outPath);
         return new MemoryProbe(openMs, pass.Seconds * 1000, gcBefore, gcOpen, Math.Max(gcPeak, gcOpen), rssBefore, rssOpen, rssPeak, allocated, reset, summary.StreamBytes);
-    }
-
-    private static void Settle()
-    {
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
-        GC.WaitForPendingFinalizers();
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
     }
 
     private static void Memory(Config c, StreamFixture f, Report report)
@@ -401,34 +394,7 @@ internal static class StreamExportBench
 
     private static MemoryProbe? RunChild(string volDir, string outPath, string warmDir)
     {
-        string? exe = Environment.ProcessPath;
-        if (exe == null)
-        {
-            return null;
-        }
-        var psi = new ProcessStartInfo { FileName = exe, RedirectStandardOutput = true, RedirectStandardError = true };
-        if (Path.GetFileNameWithoutExtension(exe) == "dotnet")
-        {
-            psi.ArgumentList.Add(typeof(StreamExportBench).Assembly.Location);
-        }
-        foreach (string a in new[] { "--probe-export", volDir, "s0", "s1", outPath, warmDir })
-        {
-            psi.ArgumentList.Add(a);
-        }
-        using Process? p = Process.Start(psi);
-        if (p == null)
-        {
-            return null;
-        }
-        string output = p.StandardOutput.ReadToEnd();
-        string errors = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        string? line = output.Split('\n').FirstOrDefault(l => l.StartsWith("PROBE ", StringComparison.Ordinal));
-        if (p.ExitCode != 0 || line == null)
-        {
-            Console.WriteLine($"    child probe failed (exit {p.ExitCode}): {errors.Trim()}");
-            return null;
-        }
-        return MemoryProbe.Parse(line["PROBE ".Length..].Trim());
+        string? line = MachineProbe.RunChildProbe(new[] { "--probe-export", volDir, "s0", "s1", outPath, warmDir });
+        return line == null ? null : MemoryProbe.Parse(line);
     }
 }

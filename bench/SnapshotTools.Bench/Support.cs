@@ -147,29 +147,6 @@ internal sealed class PlainFile : IDisposable
     }
 }
 
-/// <summary>Between timed passes (never inside one).</summary>
-internal static class Machine
-{
-    /// <summary>
-    /// sync(2): commits the file system journal, so the blocks of files deleted or truncated by the previous pass
-    /// (a deleted snapshot's store) are freed now and not in the middle of the next timed pass. On this disk
-    /// (ext4 mounted with discard) that left-over commit made every other copy-on-write pass take twice as long.
-    /// </summary>
-    public static void Settle()
-    {
-        if (OperatingSystem.IsLinux())
-        {
-            NativeMethods.sync();
-        }
-    }
-
-    private static class NativeMethods
-    {
-        [DllImport("libc")]
-        public static extern void sync();
-    }
-}
-
 /// <summary>
 /// Benchmark set-up only: the engine's own files on the local file system with fsync turned off until
 /// <see cref="Durable"/> is set. File contents are exactly what the engine writes; only the waits for the disk are
@@ -296,9 +273,66 @@ internal sealed class Report
     }
 }
 
-/// <summary>The state of the machine's disk when the figures were taken: fsync latency and load.</summary>
+/// <summary>The state of the machine when the figures were taken (fsync latency, load), and settling it between passes.</summary>
 internal static class MachineProbe
 {
+    /// <summary>
+    /// sync(2), between timed passes (never inside one): commits the file system journal, so the blocks that the
+    /// previous pass freed by deleting or truncating files are released before the next pass starts.
+    /// </summary>
+    public static void SyncFileSystem()
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            NativeMethods.sync();
+        }
+    }
+
+    /// <summary>Two full, compacting collections around the finalizers: the GC heap at rest before a memory reading.</summary>
+    public static void CollectGarbage()
+    {
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+    }
+
+    /// <summary>
+    /// Runs this benchmark again as a child process with <paramref name="args"/> and returns what follows
+    /// <c>PROBE </c> on its output, or null (said on the console) when it failed.
+    /// </summary>
+    public static string? RunChildProbe(IEnumerable<string> args)
+    {
+        string? exe = Environment.ProcessPath;
+        if (exe == null)
+        {
+            return null;
+        }
+        var psi = new ProcessStartInfo { FileName = exe, RedirectStandardOutput = true, RedirectStandardError = true };
+        if (Path.GetFileNameWithoutExtension(exe) == "dotnet")
+        {
+            psi.ArgumentList.Add(typeof(MachineProbe).Assembly.Location);
+        }
+        foreach (string a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+        using Process? p = Process.Start(psi);
+        if (p == null)
+        {
+            return null;
+        }
+        string output = p.StandardOutput.ReadToEnd();
+        string errors = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        string? line = output.Split('\n').FirstOrDefault(l => l.StartsWith("PROBE ", StringComparison.Ordinal));
+        if (p.ExitCode != 0 || line == null)
+        {
+            Console.WriteLine($"    child probe failed (exit {p.ExitCode}): {errors.Trim()}");
+            return null;
+        }
+        return line["PROBE ".Length..].Trim();
+    }
+
     /// <summary>Median and 90th percentile of (append 64 KiB + fsync) on a fresh file, in ms.</summary>
     public static (double Median, double P90) FsyncLatency(string dir, int count = 100)
     {
@@ -337,5 +371,11 @@ internal static class MachineProbe
     {
         (double median, double p90) = FsyncLatency(dir);
         return $"fsync latency (append 64 KiB + fsync) median {median:F2} ms, p90 {p90:F2} ms; load average {LoadAverage()}";
+    }
+
+    private static class NativeMethods
+    {
+        [DllImport("libc")]
+        public static extern void sync();
     }
 }
